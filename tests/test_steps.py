@@ -1,0 +1,309 @@
+"""step.run on a real Temporal: memo, retries, errors, what Temporal records."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+
+from adapter import NonRetriableError, RetryAfterError, StepError
+from tests.conftest import make_app, running
+
+
+async def _run(client: Client, app: Any, fn_id: str, data: dict[str, Any] | None = None) -> Any:
+    [event_id] = await app.send({"name": f"test/{fn_id}", "data": data or {}})
+    return client.get_workflow_handle(f"{app.app_id}:{fn_id}:{event_id}")
+
+
+async def _scheduled_activities(handle: Any) -> list[tuple[str, str]]:
+    """(activity id, summary) of every activity Temporal scheduled, in order."""
+    history = await handle.fetch_history()
+    out = []
+    conv = handle._client.data_converter.payload_converter
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attrs = event.activity_task_scheduled_event_attributes
+            summary = conv.from_payload(event.user_metadata.summary, str)
+            out.append((attrs.activity_id, summary))
+    return out
+
+
+async def test_each_step_is_one_activity_named_by_its_id(client: Client) -> None:
+    app = make_app(client)
+    ran: Counter[str] = Counter()
+
+    @app.create_function(id="named", event="test/named")
+    async def named(ctx: Any) -> Any:
+        a = await ctx.step.run("fetch-data", lambda: ran.update(["fetch"]) or [1, 2])
+        b = await ctx.step.run("process-data", lambda: ran.update(["process"]) or sum(a))
+        await ctx.step.run("save-results", lambda: ran.update(["save"]))
+        return b
+
+    async with running(client, app):
+        handle = await _run(client, app, "named")
+        assert await handle.result() == 3
+    assert ran == {"fetch": 1, "process": 1, "save": 1}
+    assert await _scheduled_activities(handle) == [
+        ("fetch-data", "fetch-data"),
+        ("process-data", "process-data"),
+        ("save-results", "save-results"),
+    ]
+
+
+async def test_repeated_step_ids_get_counter_suffixes(client: Client) -> None:
+    app = make_app(client)
+
+    @app.create_function(id="loop", event="test/loop")
+    async def loop(ctx: Any) -> Any:
+        return [await ctx.step.run("item", lambda i=i: i * 10) for i in range(3)]
+
+    async with running(client, app):
+        handle = await _run(client, app, "loop")
+        assert await handle.result() == [0, 10, 20]
+    assert [a for a, _ in await _scheduled_activities(handle)] == ["item", "item:1", "item:2"]
+
+
+async def test_failing_step_retries_without_rerunning_earlier_steps(client: Client) -> None:
+    app = make_app(client)
+    ran: Counter[str] = Counter()
+
+    def flaky() -> str:
+        ran["flaky"] += 1
+        if ran["flaky"] < 3:
+            raise ConnectionError(f"attempt {ran['flaky']} failed")
+        return "ok"
+
+    @app.create_function(id="flaky", event="test/flaky")
+    async def handler(ctx: Any) -> Any:
+        await ctx.step.run("before", lambda: ran.update(["before"]))
+        return await ctx.step.run("flaky", flaky)
+
+    async with running(client, app):
+        handle = await _run(client, app, "flaky")
+        assert await handle.result() == "ok"
+    assert ran == {"before": 1, "flaky": 3}
+
+
+async def test_exhausted_retries_raise_step_error_that_a_fallback_catches(client: Client) -> None:
+    app = make_app(client)
+    ran: Counter[str] = Counter()
+
+    def primary() -> str:
+        ran["primary"] += 1
+        raise TimeoutError("primary API down")
+
+    @app.create_function(id="fallback", event="test/fallback", retries=2)
+    async def handler(ctx: Any) -> Any:
+        try:
+            return await ctx.step.run("fetch-primary", primary)
+        except StepError as err:
+            cached = await ctx.step.run("fetch-cache", lambda: "cached")
+            return {"error": err.name, "message": err.message, "data": cached}
+
+    async with running(client, app):
+        handle = await _run(client, app, "fallback")
+        result = await handle.result()
+    assert result == {"error": "TimeoutError", "message": "primary API down", "data": "cached"}
+    assert ran["primary"] == 3  # retries=2 → 3 attempts
+
+
+async def test_seed_fallback_inside_step_completes(client: Client) -> None:
+    app = make_app(client)
+
+    async def fetch_from_primary() -> Any:
+        raise ConnectionError("primary unreachable")
+
+    @app.create_function(id="seed-fallback", event="test/seed-fallback")
+    async def handler(ctx: Any) -> Any:
+        async def fetch_with_fallback() -> Any:
+            try:
+                return await fetch_from_primary()
+            except Exception:
+                return {"source": "cache"}
+
+        return await ctx.step.run("fetch-with-fallback", fetch_with_fallback)
+
+    async with running(client, app):
+        handle = await _run(client, app, "seed-fallback")
+        assert await handle.result() == {"source": "cache"}
+
+
+async def test_uncaught_step_failure_fails_run_with_details(client: Client) -> None:
+    app = make_app(client)
+
+    @app.create_function(id="fails", event="test/fails", retries=1)
+    async def handler(ctx: Any) -> Any:
+        await ctx.step.run("ok", lambda: 1)
+        await ctx.step.run("charge-card", lambda: 1 / 0)
+
+    async with running(client, app):
+        handle = await _run(client, app, "fails")
+        with pytest.raises(WorkflowFailureError) as info:
+            await handle.result()
+    cause = info.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "StepError"
+    assert "charge-card" in cause.message and "ZeroDivisionError" in cause.message
+    details = cause.details[0]
+    assert details["step_id"] == "charge-card"
+    assert "ZeroDivisionError" in details["stack"] and "Traceback" in details["stack"]
+    assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
+
+
+async def test_non_retriable_error_fails_at_once(client: Client) -> None:
+    app = make_app(client)
+    ran: Counter[str] = Counter()
+
+    def reject() -> None:
+        ran["reject"] += 1
+        raise NonRetriableError("card declined")
+
+    @app.create_function(id="nonretry", event="test/nonretry")
+    async def handler(ctx: Any) -> Any:
+        await ctx.step.run("reject", reject)
+
+    async with running(client, app):
+        handle = await _run(client, app, "nonretry")
+        with pytest.raises(WorkflowFailureError) as info:
+            await handle.result()
+    assert ran["reject"] == 1
+    assert isinstance(info.value.cause, ApplicationError)
+    assert info.value.cause.type == "NonRetriableError"
+    assert info.value.cause.message == "card declined"
+
+
+async def test_non_retriable_error_outside_steps_fails_at_once(client: Client) -> None:
+    app = make_app(client)
+    calls: Counter[str] = Counter()
+
+    @app.create_function(id="nonretry-outside", event="test/nonretry-outside")
+    async def handler(ctx: Any) -> Any:
+        calls["handler"] += 1
+        raise NonRetriableError("bad input")
+
+    async with running(client, app):
+        handle = await _run(client, app, "nonretry-outside")
+        with pytest.raises(WorkflowFailureError) as info:
+            await handle.result()
+    assert calls["handler"] == 1
+    assert info.value.cause.message == "bad input"  # type: ignore[union-attr]
+
+
+async def test_retry_after_error_sets_the_next_delay(client: Client) -> None:
+    app = make_app(client)
+    stamps: list[float] = []
+
+    def limited() -> str:
+        stamps.append(time.monotonic())
+        if len(stamps) == 1:
+            raise RetryAfterError("rate limited", 3000)
+        return "done"
+
+    @app.create_function(id="retry-after", event="test/retry-after")
+    async def handler(ctx: Any) -> Any:
+        return await ctx.step.run("call-api", limited)
+
+    async with running(client, app):
+        handle = await _run(client, app, "retry-after")
+        assert await handle.result() == "done"
+    assert len(stamps) == 2
+    assert stamps[1] - stamps[0] >= 2.9  # the 1 s test backoff would have retried sooner
+
+
+async def test_error_outside_steps_retries_handler_keeping_finished_steps(client: Client) -> None:
+    app = make_app(client)
+    ran: Counter[str] = Counter()
+    attempts: list[int] = []
+
+    @app.create_function(id="outside", event="test/outside")
+    async def handler(ctx: Any) -> Any:
+        value = await ctx.step.run("once", lambda: ran.update(["once"]) or 41)
+        attempts.append(ctx.attempt)
+        if len(attempts) < 3:
+            raise RuntimeError("flaky code between steps")
+        return value + 1
+
+    async with running(client, app):
+        handle = await _run(client, app, "outside")
+        assert await handle.result() == 42
+    assert ran["once"] == 1
+    # after the step's own activity (attempt 0) the handler is retried: attempts 0, then 1
+    assert attempts == [0, 0, 1]
+
+
+async def test_sync_handler_and_sync_steps(client: Client) -> None:
+    app = make_app(client)
+
+    @app.create_function({"id": "sync"}, {"event": "test/sync"})
+    def handler(ctx: Any) -> Any:
+        a = ctx.step.run("a", lambda: ctx.event.data["x"] * 2)
+        b = ctx.step.run("b", lambda n: n + 1, a)
+        return {"attempt": ctx.attempt, "b": b, "run_id": ctx.run_id}
+
+    async with running(client, app):
+        handle = await _run(client, app, "sync", {"x": 5})
+        result = await handle.result()
+    assert result["b"] == 11
+    assert result["run_id"] == handle.id
+
+
+async def test_parallel_steps_run_concurrently(client: Client) -> None:
+    app = make_app(client)
+    active = 0
+    peak = 0
+
+    async def body(value: int) -> int:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.3)
+        active -= 1
+        return value
+
+    @app.create_function(id="parallel", event="test/parallel")
+    async def handler(ctx: Any) -> Any:
+        results = await asyncio.gather(*(ctx.step.run(f"p{i}", body, i) for i in range(3)))
+        return list(results)
+
+    async with running(client, app):
+        handle = await _run(client, app, "parallel")
+        assert await handle.result() == [0, 1, 2]
+    assert peak == 3
+    assert sorted(a for a, _ in await _scheduled_activities(handle)) == ["p0", "p1", "p2"]
+
+
+async def test_non_json_step_output_fails_naming_the_step(client: Client) -> None:
+    app = make_app(client)
+
+    @app.create_function(id="nonjson", event="test/nonjson")
+    async def handler(ctx: Any) -> Any:
+        await ctx.step.run("make-set", lambda: {1, 2})
+
+    async with running(client, app):
+        handle = await _run(client, app, "nonjson")
+        with pytest.raises(WorkflowFailureError) as info:
+            await handle.result()
+    message = info.value.cause.message  # type: ignore[union-attr]
+    assert "step 'make-set'" in message and "not JSON-serializable" in message
+
+
+async def test_oversized_step_result_fails_cleanly(client: Client) -> None:
+    app = make_app(client)
+
+    @app.create_function(id="huge", event="test/huge")
+    async def handler(ctx: Any) -> Any:
+        await ctx.step.run("big", lambda: "x" * 3_000_000)
+
+    async with running(client, app):
+        handle = await _run(client, app, "huge")
+        with pytest.raises(WorkflowFailureError) as info:
+            await handle.result()
+    message = info.value.cause.message  # type: ignore[union-attr]
+    assert "step 'big'" in message and "payload limit" in message
+    assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
