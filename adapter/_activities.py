@@ -104,6 +104,8 @@ async def _run_state(inp: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[st
     cached = RUN_STATES.get(inp["run_id"], inp["memo_len"])
     if cached is not None:
         return cached
+    if activity.info().is_local:
+        raise ApplicationError("run state missing for a local activity", type="RunStateMissing")
     # Not on this worker: ask the orchestrator (a query; history does not grow).
     handle = activity.client().get_workflow_handle(inp["workflow_id"], run_id=inp["run_id"])
     state = await handle.query(STATE_QUERY, 0)

@@ -46,10 +46,7 @@ class TriggerCron(BaseModel):
 
     @model_validator(mode="after")
     def _valid_cron(self) -> TriggerCron:
-        try:
-            parse_cron(self.cron, self.timezone, where="cron")
-        except ValueError as exc:
-            raise ValueError(str(exc).removeprefix("cron: ")) from None
+        parse_cron(self.cron, self.timezone, where="cron")
         return self
 
     @property

@@ -21,7 +21,7 @@ _UNITS = {
     "w": 604800,
     "week": 604800,
 }
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+?)s?\b")
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
 
 DurationLike = int | float | timedelta | str
 
@@ -45,7 +45,8 @@ def parse_duration(value: DurationLike, *, field: str = "duration") -> timedelta
         for match in _PART.finditer(text):
             if text[pos : match.start()].strip(" ,") not in ("", "and"):
                 break
-            unit = _UNITS.get(match.group(2))
+            word = match.group(2)
+            unit = _UNITS.get(word, _UNITS.get(word.removesuffix("s")))
             if unit is None:
                 break
             total += float(match.group(1)) * unit

@@ -42,6 +42,20 @@ class RunStateCache:
             while len(self._runs) > self._max:
                 self._runs.popitem(last=False)
 
+    def ensure(
+        self, run_id: str, events: list[dict[str, Any]], order: list[str], memo: dict[str, Any]
+    ) -> None:
+        """Make sure the run's full state is here (it may have been evicted)."""
+        with self._lock:
+            state = self._runs.get(run_id)
+            if state is not None and len(state.order) == len(order):
+                self._runs.move_to_end(run_id)
+                return
+        self.reset(run_id, events)
+        with self._lock:
+            self._runs[run_id].order.extend(order)
+            self._runs[run_id].memo.update(memo)
+
     def record(self, run_id: str, step_id: str, entry: dict[str, Any]) -> None:
         """Append one memo entry."""
         with self._lock:

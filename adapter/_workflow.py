@@ -137,6 +137,9 @@ class FunctionRun:
         RUN_STATES.record(workflow.info().run_id, step_id, entry)
 
     async def _call_handler(self) -> dict[str, Any]:
+        # The local activity runs in this process and must find the state here: a
+        # query from inside a local activity would wait for this very workflow task.
+        RUN_STATES.ensure(workflow.info().run_id, self._events, self._order, self._memo)
         try:
             result: dict[str, Any] = await workflow.execute_local_activity(
                 HANDLER_ACTIVITY,

@@ -1,0 +1,99 @@
+"""The executor alone (no server): memo replay, planning, lookahead, logger."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from adapter._event import prepare_events
+from adapter._executor import HandlerFailed, RunInfo, StepFailed, execute
+
+LIMIT = 1_000_000
+
+
+def info(logger: logging.Logger | None = None) -> RunInfo:
+    return RunInfo(
+        "fn", "run-1", 0, prepare_events({"name": "t/e"}), logger or logging.getLogger("t")
+    )
+
+
+async def test_memoized_steps_are_not_rerun_and_next_step_is_planned() -> None:
+    ran: list[str] = []
+
+    async def handler(ctx: Any) -> Any:
+        a = await ctx.step.run("a", lambda: ran.append("a") or 1)
+        return await ctx.step.run("b", lambda: ran.append("b") or a + 1)
+
+    out = await execute(handler, info(), {"a": {"data": 1}}, target=None, payload_limit=LIMIT)
+    assert ran == [] and [p.id for p in out.plan] == ["b"] and not out.done
+    out = await execute(handler, info(), {"a": {"data": 1}}, target="b", payload_limit=LIMIT)
+    assert ran == ["b"] and out.executed == {"id": "b", "data": 2} and out.done and out.result == 2
+
+
+async def test_gathered_steps_are_planned_together() -> None:
+    async def handler(ctx: Any) -> Any:
+        return await asyncio.gather(*(ctx.step.run(f"s{i}", lambda: 1) for i in range(4)))
+
+    out = await execute(handler, info(), {}, target=None, payload_limit=LIMIT)
+    assert [p.id for p in out.plan] == ["s0", "s1", "s2", "s3"]
+
+
+async def test_target_failure_and_memoized_failure() -> None:
+    async def handler(ctx: Any) -> Any:
+        return await ctx.step.run("x", lambda: 1 / 0)
+
+    with pytest.raises(StepFailed) as failed:
+        await execute(handler, info(), {}, target="x", payload_limit=LIMIT)
+    assert isinstance(failed.value.error, ZeroDivisionError)
+    memo = {"x": {"error": {"name": "ZeroDivisionError", "message": "division by zero"}}}
+    with pytest.raises(HandlerFailed) as handled:
+        await execute(handler, info(), memo, target=None, payload_limit=LIMIT)
+    assert str(handled.value.error) == "step 'x' failed: ZeroDivisionError: division by zero"
+
+
+async def test_nested_steps_are_refused() -> None:
+    async def handler(ctx: Any) -> Any:
+        async def outer() -> Any:
+            return await ctx.step.run("inner", lambda: 1)
+
+        return await ctx.step.run("outer", outer)
+
+    with pytest.raises(StepFailed, match="steps cannot be nested"):
+        await execute(handler, info(), {}, target="outer", payload_limit=LIMIT)
+
+
+async def test_user_except_exception_does_not_swallow_the_stop() -> None:
+    async def handler(ctx: Any) -> Any:
+        try:
+            await ctx.step.run("a", lambda: 1)
+        except Exception:
+            return "swallowed"
+        return "after"
+
+    out = await execute(handler, info(), {}, target=None, payload_limit=LIMIT)
+    assert not out.done and [p.id for p in out.plan] == ["a"]
+
+
+async def test_logger_is_silent_while_replaying(caplog: pytest.LogCaptureFixture) -> None:
+    async def handler(ctx: Any) -> Any:
+        ctx.logger.info("before a")
+        await ctx.step.run("a", lambda: 1)
+        ctx.logger.info("before b")
+        await ctx.step.run("b", lambda: 2)
+        ctx.logger.info("end")
+
+    caplog.set_level(logging.INFO, logger="t")
+    await execute(handler, info(), {"a": {"data": 1}}, target="b", payload_limit=LIMIT)
+    assert [r.message for r in caplog.records] == ["before b", "end"]
+
+
+def test_sync_handler_lookahead() -> None:
+    def handler(ctx: Any) -> Any:
+        a = ctx.step.run("a", lambda: 1)
+        return ctx.step.run("b", lambda: a + 1)
+
+    out = asyncio.run(execute(handler, info(), {}, target="a", payload_limit=LIMIT))
+    assert out.executed == {"id": "a", "data": 1} and [p.id for p in out.plan] == ["b"]
