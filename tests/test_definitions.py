@@ -162,5 +162,5 @@ def test_durations(text: Any, seconds: float) -> None:
 
 
 def test_bad_duration_names_the_forms() -> None:
-    with pytest.raises(ValueError, match='write e.g. "30s"'):
+    with pytest.raises(ValueError, match=r'write e\.g\. "30s"'):
         parse_duration("soon")
