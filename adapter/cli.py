@@ -90,7 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "functions":
             return _functions(args)
-        return asyncio.run(_async_main(args))
+        code = asyncio.run(_async_main(args))
+        # The Temporal client's native runtime can abort while the interpreter
+        # finalizes (PyGILState_Release); everything is done, so leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     except (AdapterError, ConnectionError, FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"adapter {args.command}: {exc}", file=sys.stderr)
         return 1

@@ -1,0 +1,118 @@
+"""The adapter command, run as a user runs it (subprocess), against the test server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from temporalio.client import Client
+
+ADAPTER = str(Path(sys.executable).parent / "adapter")
+
+
+def _functions_dir(tmp_path: Path, app_id: str) -> Path:
+    pkg = tmp_path / "functions"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "client.py").write_text(
+        f"from adapter import Inngest\ninngest = Inngest(app_id={app_id!r})\n"
+    )
+    (pkg / "greet.py").write_text(
+        textwrap.dedent(
+            """
+            from functions.client import inngest
+
+            @inngest.create_function(id="greet", event="user/created")
+            async def greet(ctx):
+                return await ctx.step.run("hello", lambda: "hi " + ctx.event.data["name"])
+
+            @inngest.create_function({"id": "weekday"}, {"cron": "TZ=Europe/Berlin 0 9 * * 1-5"})
+            async def weekday(ctx):
+                return None
+            """
+        )
+    )
+    return pkg
+
+
+def _run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ADAPTER, *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_functions_lists_triggers_and_next_cron_runs(tmp_path: Path) -> None:
+    _functions_dir(tmp_path, "cli-list")
+    out = _run("functions", "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    rows = {row["id"]: row for row in json.loads(out.stdout)}
+    assert rows["greet"]["triggers"] == [{"event": "user/created", "if": None}]
+    cron = rows["weekday"]["triggers"][0]
+    assert cron["timezone"] == "Europe/Berlin"
+    assert "Monday through Friday" in cron["description"]
+    assert len(cron["next_runs"]) == 3 and all("T09:00:00+0" in t for t in cron["next_runs"])
+    text = _run("functions", cwd=tmp_path)
+    assert "cli-list/weekday" in text.stdout and "next:" in text.stdout
+
+
+def test_send_starts_a_run_and_bad_data_is_a_clear_error(tmp_path: Path, client: Client) -> None:
+    _functions_dir(tmp_path, "cli-send")
+    env = {"TEMPORAL_ADDRESS": client.service_client.config.target_host}
+    out = _run(
+        "send", "user/created", "--data", '{"name": "Jane"}', "--id", "e-1", cwd=tmp_path, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"ids": ["e-1"], "functions": ["greet"]}
+    bad = _run("send", "user/created", "--data", "{name: Jane}", cwd=tmp_path, env=env)
+    assert bad.returncode == 1 and "--data is not valid JSON" in bad.stderr
+    missing = _run("functions", "--functions", "nowhere", cwd=tmp_path)
+    assert missing.returncode == 1 and "functions folder 'nowhere' not found" in missing.stderr
+
+
+async def test_worker_command_runs_sent_events_and_stops_on_sigterm(
+    client: Client, tmp_path: Path
+) -> None:
+    _functions_dir(tmp_path, "cli-run")
+    env = {**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host}
+    worker = subprocess.Popen(
+        [ADAPTER, "worker"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out = _run(
+            "send",
+            "user/created",
+            "--data",
+            '{"name": "Ann"}',
+            "--id",
+            "e-2",
+            cwd=tmp_path,
+            env=env,
+        )
+        assert out.returncode == 0, out.stderr
+        handle = client.get_workflow_handle("cli-run:greet:e-2")
+        assert await asyncio.wait_for(handle.result(), 60) == "hi Ann"
+        schedule = await client.get_schedule_handle("cli-run:weekday").describe()
+        assert schedule.schedule.spec.time_zone_name == "Europe/Berlin"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        stdout, stderr = worker.communicate(timeout=30)
+    assert worker.returncode == 0, stderr
+    assert "schedule cli-run:weekday: created" in stdout
