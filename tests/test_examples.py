@@ -163,7 +163,6 @@ def smtp_server() -> Iterator[SMTPStub]:
                     return
                 self.wfile.write(reply)
 
-    socketserver.ThreadingTCPServer.allow_reuse_address = True
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     stub.port = server.server_address[1]
