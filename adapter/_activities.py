@@ -22,7 +22,12 @@ from ._event import Event
 from ._executor import HandlerFailed, RunInfo, StepFailed, error_entry, execute
 from ._function import Function
 from ._run_state import RUN_STATES, STATE_QUERY
-from ._workflow import HANDLER_ACTIVITY, RUN_STEP_ACTIVITY
+from ._workflow import (
+    HANDLER_ACTIVITY,
+    RUN_STEP_ACTIVITY,
+    SEND_ACTIVITY,
+    SIGNAL_WITH_START_ACTIVITY,
+)
 
 
 def to_application_error(error: BaseException, step_id: str | None = None) -> ApplicationError:
@@ -54,6 +59,7 @@ class FunctionActivities:
         self, functions: list[Function], *, payload_limit: int, threads: Executor | None = None
     ) -> None:
         self._functions = {fn.id: fn for fn in functions}
+        self._apps = {fn.app_id: fn.client for fn in functions}
         self._payload_limit = payload_limit
         self._threads = threads
 
@@ -67,6 +73,29 @@ class FunctionActivities:
     async def run_handler(self, inp: dict[str, Any]) -> dict[str, Any]:
         """Call the handler to find its next steps, or its return value."""
         return await self._call(inp)
+
+    @activity.defn(name=SEND_ACTIVITY)
+    async def send(self, inp: dict[str, Any]) -> list[str]:
+        """Send events (lifecycle events such as inngest/function.failed) within an app."""
+        app = self._apps.get(inp["app_id"])
+        if app is None:
+            return []
+        return await app.send_as(activity.client(), inp["events"], internal=True)
+
+    @activity.defn(name=SIGNAL_WITH_START_ACTIVITY)
+    async def signal_with_start(self, inp: dict[str, Any]) -> None:
+        """Signal a coordinating workflow (hub, semaphore), starting it if needed.
+
+        Workflows cannot signal-with-start; this local activity does it for them.
+        """
+        await activity.client().start_workflow(
+            inp["workflow"],
+            inp["start"],
+            id=inp["id"],
+            task_queue=inp["task_queue"],
+            start_signal=inp["signal"],
+            start_signal_args=[inp["arg"]],
+        )
 
     async def _call(self, inp: dict[str, Any]) -> dict[str, Any]:
         fn = self._functions.get(inp["function_id"])
@@ -92,6 +121,7 @@ class FunctionActivities:
                 target=inp["target"],
                 payload_limit=self._payload_limit,
                 threads=self._threads,
+                app=fn.client,
             )
         except StepFailed as failed:
             raise to_application_error(failed.error, failed.step_id) from failed.error

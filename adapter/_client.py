@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from ._config import Backoff, FunctionConfig
+from ._config import Backoff, FunctionConfig, TriggerEvent
 from ._connect import connect
 from ._errors import ConfigError, EventValidationError
 from ._event import Event, prepare_events
+from ._expressions import evaluate_key, matches
 from ._function import Function, Handler, build_config, check_handler
+from ._hub import HUB_WORKFLOW, hub_id
 from ._json import DEFAULT_PAYLOAD_LIMIT, json_size
+from ._workflow import FAILED_EVENT, run_input
+
+GATE_WORKFLOW = "adapter.gate"
+IDEMPOTENCY_PERIOD = timedelta(hours=24)
 
 EventInput = Event | Mapping[str, Any] | Sequence[Event | Mapping[str, Any]]
 _START_CONCURRENCY = 64
@@ -36,6 +45,10 @@ class Inngest:
     use from ``TEMPORAL_ADDRESS`` / ``TEMPORAL_NAMESPACE`` / ``TEMPORAL_API_KEY`` or a
     profile, unless one is given with ``temporal_client=`` or
     :meth:`set_temporal_client`.
+
+    ``event_hub`` (default on) also hands every event to its name's hub workflow,
+    where ``wait_for_event`` and ``cancel`` listen; an app that uses neither can
+    turn it off to save one signal per event.
     """
 
     def __init__(
@@ -47,6 +60,7 @@ class Inngest:
         backoff: Backoff | Mapping[str, Any] | None = None,
         heartbeat_timeout: timedelta = timedelta(seconds=10),
         payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
+        event_hub: bool = True,
     ) -> None:
         if not app_id or not isinstance(app_id, str):
             raise ConfigError(
@@ -59,6 +73,7 @@ class Inngest:
         )
         self.heartbeat_timeout = heartbeat_timeout
         self.payload_limit = payload_limit
+        self.event_hub = event_hub
         self._temporal = temporal_client
         self._functions: dict[str, Function] = {}
 
@@ -100,17 +115,27 @@ class Inngest:
         ``step_timeout``; triggers via ``trigger``/``triggers``/``cron``/``event``.
         Invalid config raises ConfigError naming the function and the field.
         """
+        on_failure = options.pop("on_failure", None) or options.pop("onFailure", None)
+        if isinstance(config, Mapping):
+            config = dict(config)
+            on_failure = (
+                on_failure or config.pop("on_failure", None) or config.pop("onFailure", None)
+            )
         fn_config = build_config(config, trigger, options)
         if handler is not None:
-            return self._register(fn_config, handler)
+            return self._register(fn_config, handler, on_failure)
 
         def decorator(func: Handler) -> Function:
-            return self._register(fn_config, func)
+            return self._register(fn_config, func, on_failure)
 
         return decorator
 
-    def _register(self, config: FunctionConfig, handler: Handler) -> Function:
+    def _register(
+        self, config: FunctionConfig, handler: Handler, on_failure: Handler | None = None
+    ) -> Function:
         check_handler(handler, config.id)
+        if on_failure is not None:
+            check_handler(on_failure, config.id)
         if config.id in self._functions:
             raise ConfigError(
                 f"create_function(id={config.id!r}): app {self.app_id!r} already has a function "
@@ -118,6 +143,19 @@ class Inngest:
             )
         fn = Function(self, config, handler)
         self._functions[config.id] = fn
+        if on_failure is not None:
+            # As in Inngest: a companion function triggered by inngest/function.failed.
+            companion = FunctionConfig(
+                id=f"{config.id}-failure",
+                name=f"{fn.name} (on_failure)",
+                triggers=(
+                    TriggerEvent.model_validate(
+                        {"event": FAILED_EVENT, "if": f"event.data.function_id == '{config.id}'"}
+                    ),
+                ),
+                retries=0,
+            )
+            self._register(companion, on_failure)
         return fn
 
     @property
@@ -151,12 +189,13 @@ class Inngest:
         """Send one event or a list; returns their ids, in order.
 
         Each event is validated (name required; ``id`` and ``ts`` filled in), then one
-        run starts per function whose event trigger matches the name. The run's
-        workflow id derives from function and event id, so sending the same event
-        id again starts nothing new. All events are validated before any is sent.
+        run starts per function whose event trigger matches the name (and ``if``).
+        The run's workflow id derives from function and event id, so sending the
+        same event id again starts nothing new. All events are validated before
+        any is sent.
         """
         prepared = self._prepare(events)
-        await self._start_runs(await self.temporal(), prepared)
+        await self._dispatch(await self.temporal(), prepared)
         return [e.id for e in prepared]
 
     def send_sync(self, events: EventInput) -> list[str]:
@@ -169,7 +208,7 @@ class Inngest:
                 # temporalio clients are not tied to one event loop, so the shared
                 # client serves this private loop too.
                 client = self._temporal or await connect()
-                await self._start_runs(client, prepared)
+                await self._dispatch(client, prepared)
 
             try:
                 asyncio.run(go())
@@ -183,8 +222,16 @@ class Inngest:
             raise result[0]
         return [e.id for e in prepared]
 
-    def _prepare(self, events: EventInput) -> list[Event]:
-        prepared = prepare_events(events)
+    async def send_as(
+        self, client: Client, events: EventInput, *, internal: bool = False
+    ) -> list[str]:
+        """Send through ``client``; ``internal`` allows the reserved ``inngest/`` names."""
+        prepared = self._prepare(events, allow_reserved=internal)
+        await self._dispatch(client, prepared)
+        return [e.id for e in prepared]
+
+    def _prepare(self, events: EventInput, *, allow_reserved: bool = False) -> list[Event]:
+        prepared = prepare_events(events, allow_reserved=allow_reserved)
         for i, event in enumerate(prepared):
             size = json_size(event.model_dump())
             if size > self.payload_limit:
@@ -195,51 +242,118 @@ class Inngest:
                 )
         return prepared
 
-    def functions_for(self, event_name: str) -> list[Function]:
-        """Functions with an event trigger on ``event_name``."""
+    def functions_for(self, event_name: str, event: Event | None = None) -> list[Function]:
+        """Functions with an event trigger on ``event_name`` (whose ``if`` holds for ``event``)."""
+        data = None if event is None else event.model_dump(exclude_none=True)
         return [
             fn
             for fn in self._functions.values()
-            if any(t.event == event_name for t in fn.config.event_triggers)
+            if any(
+                t.event == event_name and (data is None or matches(t.expression, event=data))
+                for t in fn.config.event_triggers
+            )
         ]
 
-    async def _start_runs(
-        self, client: Client, events: list[Event]
-    ) -> list[WorkflowHandle[Any, Any]]:
+    async def _dispatch(self, client: Client, events: list[Event]) -> None:
         limit = asyncio.Semaphore(_START_CONCURRENCY)
-        jobs = [
-            self._start_run(client, fn, event, limit)
-            for event in events
-            for fn in self.functions_for(event.name)
-        ]
-        handles = await asyncio.gather(*jobs)
-        return [h for h in handles if h is not None]
+        sent_ms = int(time.time() * 1000)
 
-    async def _start_run(
-        self, client: Client, fn: Function, event: Event, limit: asyncio.Semaphore
-    ) -> WorkflowHandle[Any, Any] | None:
-        async with limit:
-            try:
-                return await client.start_workflow(
-                    fn.id,
-                    start_input(fn, [event]),
-                    id=run_workflow_id(self.app_id, fn.id, event.id),
-                    task_queue=self.task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                    static_summary=f"{fn.id} ← {event.name}",
-                )
-            except WorkflowAlreadyStartedError:
-                return None
+        async def bounded(job: Awaitable[None]) -> None:
+            async with limit:
+                await job
+
+        jobs: list[Awaitable[None]] = []
+        for event in events:
+            if self.event_hub:
+                jobs.append(self._publish(client, event, sent_ms))
+            jobs.extend(
+                self._trigger(client, fn, event) for fn in self.functions_for(event.name, event)
+            )
+        await asyncio.gather(*(bounded(job) for job in jobs))
+
+    async def _publish(self, client: Client, event: Event, sent_ms: int) -> None:
+        """Hand the event to its name's hub, where waiting and cancellable runs listen."""
+        await client.start_workflow(
+            HUB_WORKFLOW,
+            {},
+            id=hub_id(self.app_id, event.name),
+            task_queue=self.task_queue,
+            start_signal="event",
+            start_signal_args=[{"event": event.model_dump(exclude_none=True), "sent_ms": sent_ms}],
+        )
+
+    async def _trigger(self, client: Client, fn: Function, event: Event) -> None:
+        data = event.model_dump(exclude_none=True)
+        gate = fn.gate_options()
+        if gate is not None:
+            key = "|".join(evaluate_key(k, data) for k in fn.gate_keys())
+            await client.start_workflow(
+                GATE_WORKFLOW,
+                {
+                    "app_id": self.app_id,
+                    "function_id": fn.id,
+                    "task_queue": self.task_queue,
+                    "opts": fn.run_options(),
+                    "gate": gate,
+                },
+                id=f"{self.app_id}:{fn.id}:gate:{_digest(key)}",
+                task_queue=self.task_queue,
+                start_signal="event",
+                start_signal_args=[data],
+            )
+            return
+        options: dict[str, Any] = {
+            "id": run_workflow_id(self.app_id, fn.id, event.id),
+            "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+        }
+        singleton, idempotency = fn.config.singleton, fn.config.idempotency
+        if singleton is not None:
+            key = evaluate_key(singleton.key, data)
+            options["id"] = f"{self.app_id}:{fn.id}:singleton:{_digest(key)}"
+            options["id_reuse_policy"] = WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            if singleton.mode == "cancel":
+                options["id_conflict_policy"] = WorkflowIDConflictPolicy.TERMINATE_EXISTING
+        elif idempotency is not None:
+            options["id"] = (
+                f"{self.app_id}:{fn.id}:idempotency:{_digest(evaluate_key(idempotency, data))}"
+            )
+        try:
+            await client.start_workflow(
+                fn.id,
+                run_input(self.app_id, [data], fn.run_options()),
+                task_queue=self.task_queue,
+                static_summary=f"{fn.id} ← {event.name}",
+                **options,
+            )
+        except WorkflowAlreadyStartedError:
+            if idempotency is not None and singleton is None:
+                await self._restart_after_idempotency_period(client, fn, data, options)
+
+    async def _restart_after_idempotency_period(
+        self, client: Client, fn: Function, data: dict[str, Any], options: dict[str, Any]
+    ) -> None:
+        """Idempotency keys hold for 24 hours (as in Inngest), then a new run may start."""
+        desc = await client.get_workflow_handle(options["id"]).describe()
+        if desc.close_time is None or desc.start_time > datetime.now(UTC) - IDEMPOTENCY_PERIOD:
+            return
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await client.start_workflow(
+                fn.id,
+                run_input(self.app_id, [data], fn.run_options()),
+                task_queue=self.task_queue,
+                **{**options, "id_reuse_policy": WorkflowIDReusePolicy.ALLOW_DUPLICATE},
+            )
+
+
+def _digest(key: str) -> str:
+    """Keys can be any string; workflow ids get a short stable digest of them."""
+    return hashlib.sha1(key.encode()).hexdigest()[:16] if key else "-"
 
 
 def start_input(
     fn: Function, events: list[Event] | None, cron: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The orchestrator's input: app, events (or the cron to build one from), options."""
-    return {
-        "app_id": fn.app_id,
-        "events": None if events is None else [e.model_dump(exclude_none=True) for e in events],
-        "cron": cron,
-        "opts": fn.run_options(),
-    }
+    """The orchestrator's input for a run of ``fn``."""
+    dumped = None if events is None else [e.model_dump(exclude_none=True) for e in events]
+    return run_input(fn.app_id, dumped, fn.run_options(), cron)

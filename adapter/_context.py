@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ._event import Event
 
 if TYPE_CHECKING:
-    from ._step import Step, StepSync
+    from ._step import Group, GroupSync, Step, StepSync
 
 
 class ReplayAwareLogger:
@@ -66,6 +66,7 @@ class Context:
     attempt: int
     logger: ReplayAwareLogger
     function_id: str
+    group: Group
 
 
 @dataclass
@@ -79,3 +80,4 @@ class ContextSync:
     attempt: int
     logger: ReplayAwareLogger
     function_id: str
+    group: GroupSync

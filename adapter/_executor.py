@@ -21,13 +21,17 @@ import contextlib
 import contextvars
 import inspect
 import logging
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._context import Context, ContextSync, ReplayAwareLogger
+
+if TYPE_CHECKING:
+    from ._client import Inngest
 from ._errors import StepError, _Interrupt
 from ._event import Event
 from ._json import check_size, to_json_value
@@ -114,8 +118,12 @@ class Execution:
         *,
         payload_limit: int,
         threads: Executor | None = None,
+        app: Inngest | None = None,
+        run_id: str = "",
     ) -> None:
         self.memo = memo
+        self.app = app
+        self.run_id = run_id
         self.target = target
         self.payload_limit = payload_limit
         self.threads = threads
@@ -164,8 +172,23 @@ class Execution:
         return True, entry.get("data")
 
     def may_run_inline(self, step_id: str) -> bool:
-        """A sync handler runs the target step in place when nothing else is planned."""
-        return self.target == step_id and self.executed is None and not self.plan
+        """A sync handler runs the target step in place."""
+        return self.target == step_id and self.executed is None
+
+    def unplan(self, step_id: str) -> None:
+        """Forget a planned step (a RACE branch that lost, or was cancelled)."""
+        self.plan = [p for p in self.plan if p.id != step_id]
+        self.gates.pop(step_id, None)
+
+    def counters_total(self) -> int:
+        """How many step calls this handler call has made so far."""
+        return sum(self.counters.values())
+
+    def require_app(self, where: str) -> Inngest:
+        """The app this run belongs to (needed to send events)."""
+        if self.app is None:
+            raise RuntimeError(f"{where}: no app is attached to this execution")
+        return self.app
 
     def plan_step(self, planned: Planned) -> asyncio.Future[None] | None:
         """Record a new step; async handlers get a gate the driver opens or cancels."""
@@ -182,7 +205,7 @@ class Execution:
         """Record the target step's result; returns the JSON value the handler sees."""
         value = to_json_value(raw, what=f"step '{step_id}'")
         check_size(value, what=f"the result of step '{step_id}'", limit=self.payload_limit)
-        self.executed = {"id": step_id, "data": value}
+        self.executed = {"id": step_id, "data": value, "completed_ms": int(time.time() * 1000)}
         self.executing = False
         if self.wake is not None:
             self.wake.set()
@@ -279,21 +302,33 @@ async def execute(
     target: str | None,
     payload_limit: int,
     threads: Executor | None = None,
+    app: Inngest | None = None,
 ) -> Outcome:
     """Call ``handler`` once; see the module docstring. Raises StepFailed or HandlerFailed."""
-    from ._step import Step, StepSync
+    from ._step import Group, GroupSync, Step, StepSync
 
-    ex = Execution(memo, target, payload_limit=payload_limit, threads=threads)
+    ex = Execution(
+        memo, target, payload_limit=payload_limit, threads=threads, app=app, run_id=info.run_id
+    )
     logger = ReplayAwareLogger(info.logger, ex.is_live)
     event = info.events[0]
     if not inspect.iscoroutinefunction(handler):
         sync_ctx = ContextSync(
-            event, info.events, StepSync(ex), info.run_id, info.attempt, logger, info.function_id
+            event,
+            info.events,
+            StepSync(ex),
+            info.run_id,
+            info.attempt,
+            logger,
+            info.function_id,
+            GroupSync(ex),
         )
         return await _execute_sync(handler, sync_ctx, ex)
 
     ex.wake = asyncio.Event()
-    ctx = Context(event, info.events, Step(ex), info.run_id, info.attempt, logger, info.function_id)
+    ctx = Context(
+        event, info.events, Step(ex), info.run_id, info.attempt, logger, info.function_id, Group(ex)
+    )
     task: asyncio.Future[Any] = asyncio.ensure_future(handler(ctx))
     try:
         while True:
@@ -304,14 +339,18 @@ async def execute(
             if ex.step_failure is not None:
                 await _stop(task)
                 raise ex.step_failure
-            pending = [p for p in ex.plan if not ex.gates[p.id].done()]
+            pending = [p for p in ex.plan if p.id in ex.gates and not ex.gates[p.id].done()]
             if task.done() and not pending:
                 return _finish(task, ex)
             if ex.executing or not pending:
                 continue
             await _quiesce(ex)
-            pending = [p for p in ex.plan if not ex.gates[p.id].done()]
-            runnable = ex.executed is None and any(p.id == ex.target for p in pending)
+            pending = [p for p in ex.plan if p.id in ex.gates and not ex.gates[p.id].done()]
+            if task.done() and not pending:
+                return _finish(task, ex)
+            runnable = ex.executed is None and any(
+                p.id == ex.target and p.kind == "run" for p in pending
+            )
             if runnable:
                 ex.executing = True
                 ex.plan = [p for p in ex.plan if p.id != ex.target]

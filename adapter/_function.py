@@ -60,15 +60,79 @@ class Function:
 
     def run_options(self) -> dict[str, Any]:
         """Per-run settings frozen into each run's input, so a redeploy cannot change them."""
+        cfg = self.config
+        timeouts = cfg.timeouts
         return {
-            "retries": self.config.retries,
+            "retries": cfg.retries,
             "backoff": self.backoff.to_wire(),
-            "step_timeout": self.config.step_timeout.total_seconds(),
+            "step_timeout": cfg.step_timeout.total_seconds(),
             "heartbeat_timeout": self.client.heartbeat_timeout.total_seconds(),
+            "cancel": [
+                {
+                    "event": c.event,
+                    "if": c.expression,
+                    "timeout": None if c.timeout is None else c.timeout.total_seconds(),
+                }
+                for c in cfg.cancel
+            ],
+            "concurrency": [
+                {"limit": c.limit, "key": c.key, "scope": c.scope} for c in cfg.concurrency
+            ],
+            "priority": cfg.priority.run if cfg.priority else None,
+            "timeouts": {
+                "start": _seconds(timeouts.start) if timeouts else None,
+                "finish": _seconds(timeouts.finish) if timeouts else None,
+            },
         }
+
+    def gate_options(self) -> dict[str, Any] | None:
+        """Admission settings (rate limit, throttle, debounce, batch), or None without any."""
+        cfg = self.config
+        if not (cfg.rate_limit or cfg.throttle or cfg.debounce or cfg.batch_events):
+            return None
+        gate: dict[str, Any] = {
+            "priority": cfg.priority.run if cfg.priority else None,
+            "start_timeout": _seconds(cfg.timeouts.start) if cfg.timeouts else None,
+            "rate_limit": None,
+            "throttle": None,
+            "debounce": None,
+            "batch": None,
+        }
+        if cfg.rate_limit:
+            gate["rate_limit"] = {
+                "limit": cfg.rate_limit.limit,
+                "period": _seconds(cfg.rate_limit.period),
+            }
+        if cfg.throttle:
+            gate["throttle"] = {
+                "limit": cfg.throttle.limit,
+                "period": _seconds(cfg.throttle.period),
+                "burst": cfg.throttle.burst,
+            }
+        if cfg.debounce:
+            gate["debounce"] = {
+                "period": _seconds(cfg.debounce.period),
+                "timeout": _seconds(cfg.debounce.timeout),
+            }
+        if cfg.batch_events:
+            gate["batch"] = {
+                "max_size": cfg.batch_events.max_size,
+                "timeout": _seconds(cfg.batch_events.timeout),
+            }
+        return gate
+
+    def gate_keys(self) -> list[str | None]:
+        """Key expressions of the admission options, in a fixed order."""
+        cfg = self.config
+        opts = (cfg.rate_limit, cfg.throttle, cfg.debounce, cfg.batch_events)
+        return [o.key for o in opts if o is not None]
 
     def __repr__(self) -> str:
         return f"<Function {self.app_id}/{self.id}>"
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
 
 
 def _trigger_from(value: Any, where: str) -> Trigger:
@@ -115,6 +179,16 @@ def _describe(exc: ValidationError, where: str) -> str:
     return f"{where}: " + "; ".join(parts)
 
 
+# The TypeScript SDK's option names, so that ported configs work unchanged.
+_ALIASES = {
+    "cancelOn": "cancel",
+    "cancel_on": "cancel",
+    "rateLimit": "rate_limit",
+    "batchEvents": "batch_events",
+    "onFailure": "on_failure",
+}
+
+
 def build_config(
     config: Mapping[str, Any] | FunctionConfig | None,
     trigger: Any,
@@ -129,6 +203,9 @@ def build_config(
             merged[key] = value
     if "fn_id" in merged:
         merged["id"] = merged.pop("fn_id")
+    for alias, name in _ALIASES.items():
+        if alias in merged:
+            merged[name] = merged.pop(alias)
     fn_id = merged.get("id")
     where = f"create_function(id={fn_id!r})" if fn_id else "create_function"
     if not fn_id:

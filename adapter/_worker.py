@@ -12,6 +12,8 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from ._activities import FunctionActivities
 from ._client import Inngest
+from ._coordinators import Gate, Semaphore
+from ._hub import EventHub
 from ._workflow import FunctionRun
 
 
@@ -43,8 +45,13 @@ def build_worker(
     worker = Worker(
         client,
         task_queue=inngest.task_queue,
-        workflows=[FunctionRun],
-        activities=[activities.run_step, activities.run_handler],
+        workflows=[FunctionRun, EventHub, Semaphore, Gate],
+        activities=[
+            activities.run_step,
+            activities.run_handler,
+            activities.send,
+            activities.signal_with_start,
+        ],
         workflow_runner=UnsandboxedWorkflowRunner(),
         max_concurrent_activities=settings.max_concurrent_steps,
         max_concurrent_local_activities=settings.max_concurrent_steps,

@@ -104,7 +104,9 @@ async def test_triggered_schedule_runs_with_scheduled_timer_event(client: Client
         await client.get_schedule_handle(schedule_id(app.app_id, "hourly")).trigger()
         run = None
         for _ in range(100):
-            async for wf in client.list_workflows(f"TaskQueue = '{app.task_queue}'"):
+            async for wf in client.list_workflows(
+                f"TaskQueue = '{app.task_queue}' AND WorkflowType = 'hourly'"
+            ):
                 run = wf
             if run is not None:
                 break
@@ -144,7 +146,8 @@ async def test_one_event_fans_out_and_an_id_runs_once(client: Client) -> None:
         assert await app.send([event]) == ["evt-1"]  # after completion: still nothing new
         await asyncio.sleep(0.5)
     assert ran == {"first": 1, "second": 1}
-    runs = [wf async for wf in client.list_workflows(f"TaskQueue = '{app.task_queue}'")]
+    query = f"TaskQueue = '{app.task_queue}' AND WorkflowType IN ('first', 'second', 'other')"
+    runs = [wf async for wf in client.list_workflows(query)]
     assert len(runs) == 2
 
 
