@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import threading
 import time
@@ -255,21 +256,38 @@ class Inngest:
         ]
 
     async def _dispatch(self, client: Client, events: list[Event]) -> None:
+        """Hand events to hubs, gates and new runs.
+
+        Deliveries to one hub or one gate keep the events' order (a debounce keeps
+        the last, a batch starts with the first); everything else runs concurrently.
+        """
         limit = asyncio.Semaphore(_START_CONCURRENCY)
         sent_ms = int(time.time() * 1000)
-
-        async def bounded(job: Awaitable[None]) -> None:
-            async with limit:
-                await job
-
-        jobs: list[Awaitable[None]] = []
+        ordered: dict[str, list[Callable[[], Awaitable[None]]]] = {}
         for event in events:
             if self.event_hub:
-                jobs.append(self._publish(client, event, sent_ms))
-            jobs.extend(
-                self._trigger(client, fn, event) for fn in self.functions_for(event.name, event)
-            )
-        await asyncio.gather(*(bounded(job) for job in jobs))
+                ordered.setdefault(hub_id(self.app_id, event.name), []).append(
+                    functools.partial(self._publish, client, event, sent_ms)
+                )
+            for fn in self.functions_for(event.name, event):
+                key = self._gate_id(fn, event) or f"run:{fn.id}:{event.id}"
+                ordered.setdefault(key, []).append(
+                    functools.partial(self._trigger, client, fn, event)
+                )
+
+        async def in_order(jobs: list[Callable[[], Awaitable[None]]]) -> None:
+            for job in jobs:
+                async with limit:
+                    await job()
+
+        await asyncio.gather(*(in_order(jobs) for jobs in ordered.values()))
+
+    def _gate_id(self, fn: Function, event: Event) -> str | None:
+        if fn.gate_options() is None:
+            return None
+        data = event.model_dump(exclude_none=True)
+        key = "|".join(evaluate_key(k, data) for k in fn.gate_keys())
+        return f"{self.app_id}:{fn.id}:gate:{_digest(key)}"
 
     async def _publish(self, client: Client, event: Event, sent_ms: int) -> None:
         """Hand the event to its name's hub, where waiting and cancellable runs listen."""
@@ -285,8 +303,8 @@ class Inngest:
     async def _trigger(self, client: Client, fn: Function, event: Event) -> None:
         data = event.model_dump(exclude_none=True)
         gate = fn.gate_options()
-        if gate is not None:
-            key = "|".join(evaluate_key(k, data) for k in fn.gate_keys())
+        gate_id = self._gate_id(fn, event)
+        if gate is not None and gate_id is not None:
             await client.start_workflow(
                 GATE_WORKFLOW,
                 {
@@ -296,7 +314,7 @@ class Inngest:
                     "opts": fn.run_options(),
                     "gate": gate,
                 },
-                id=f"{self.app_id}:{fn.id}:gate:{_digest(key)}",
+                id=gate_id,
                 task_queue=self.task_queue,
                 start_signal="event",
                 start_signal_args=[data],

@@ -53,10 +53,11 @@ class Semaphore:
     @workflow.run
     async def run(self, state: dict[str, Any]) -> None:
         """Grant slots as they free up; exit when idle."""
-        self._holders = dict(state.get("holders", {}))
-        self._waiting = list(state.get("waiting", []))
-        self._limit = int(state.get("limit", 1))
-        self._seq = int(state.get("seq", 0))
+        # Signals delivered with the start are already applied: merge, don't overwrite.
+        self._holders.update(state.get("holders", {}))
+        self._waiting = list(state.get("waiting", [])) + self._waiting
+        self._limit = int(state.get("limit", self._limit))
+        self._seq = max(self._seq, int(state.get("seq", 0)))
         while True:
             await self._grant()
             if not self._holders and not self._waiting:

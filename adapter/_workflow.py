@@ -458,7 +458,7 @@ class FunctionRun:
             for i, rule in enumerate(rules):
                 key = evaluate_key(rule.get("key"), self._events[0])
                 scope = "app" if rule.get("scope") == "app" else self._fn_id
-                semaphore = f"{self._app_id}:concurrency:{scope}:{key}"
+                semaphore = f"{self._app_id}:concurrency:{scope}:{key or '-'}"
                 token = f"{info.workflow_id}|{step_id}|{i}|{len(self._order)}"
                 await self._signal_with_start(
                     SEMAPHORE_WORKFLOW,
