@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
 
 from temporalio import activity
@@ -98,17 +99,18 @@ class FunctionActivities:
         )
 
     async def _call(self, inp: dict[str, Any]) -> dict[str, Any]:
-        fn = self._functions.get(inp["function_id"])
+        run = _RunIds.of(activity.info())
+        fn = self._functions.get(run.function_id)
         if fn is None:
             raise ApplicationError(
-                f"function {inp['function_id']!r} is not defined on this worker "
+                f"function {run.function_id!r} is not defined on this worker "
                 f"(known: {', '.join(sorted(self._functions)) or 'none'})",
                 type="FunctionNotFound",
             )
-        events, memo = await _run_state(inp)
+        events, memo = await _run_state(run, inp["memo_len"])
         info = RunInfo(
             function_id=fn.id,
-            run_id=inp["workflow_id"],
+            run_id=run.workflow_id,
             attempt=activity.info().attempt - 1,
             events=[Event.model_validate(e) for e in events],
             logger=fn.logger,
@@ -118,7 +120,7 @@ class FunctionActivities:
                 fn.handler,
                 info,
                 memo,
-                target=inp["target"],
+                target=inp.get("target"),
                 payload_limit=self._payload_limit,
                 threads=self._threads,
                 app=fn.client,
@@ -130,17 +132,42 @@ class FunctionActivities:
         return outcome.to_wire()
 
 
-async def _run_state(inp: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    cached = RUN_STATES.get(inp["run_id"], inp["memo_len"])
+@dataclass(frozen=True)
+class _RunIds:
+    function_id: str
+    workflow_id: str
+    workflow_run_id: str
+    is_local: bool
+
+    @classmethod
+    def of(cls, info: activity.Info) -> _RunIds:
+        if info.workflow_type is None or info.workflow_id is None or info.workflow_run_id is None:
+            raise ApplicationError(
+                "step activities run only inside a function's workflow", non_retryable=True
+            )
+        return cls(info.workflow_type, info.workflow_id, info.workflow_run_id, info.is_local)
+
+
+async def _run_state(
+    run: _RunIds, memo_len: int
+) -> tuple[list[dict[str, Any]], Mapping[str, dict[str, Any]]]:
+    cached = RUN_STATES.get(run.workflow_run_id, memo_len)
     if cached is not None:
         return cached
-    if activity.info().is_local:
+    if run.is_local:
         raise ApplicationError("run state missing for a local activity", type="RunStateMissing")
-    # Not on this worker: ask the orchestrator (a query; history does not grow).
-    handle = activity.client().get_workflow_handle(inp["workflow_id"], run_id=inp["run_id"])
-    state = await handle.query(STATE_QUERY, 0)
-    entries = state["entries"][: inp["memo_len"]]
-    return state["events"], {sid: entry for sid, entry in entries}
+    # Not on this worker (or only part of it): ask the orchestrator for what is
+    # missing, by query (history does not grow), and keep it for the next step.
+    have = RUN_STATES.length(run.workflow_run_id)
+    handle = activity.client().get_workflow_handle(run.workflow_id, run_id=run.workflow_run_id)
+    state = await handle.query(STATE_QUERY, max(have, 0))
+    RUN_STATES.extend(run.workflow_run_id, state["events"], have, state["entries"])
+    cached = RUN_STATES.get(run.workflow_run_id, memo_len)
+    if cached is None:
+        raise ApplicationError(
+            "the orchestrator returned less state than expected", type="RunStateMissing"
+        )
+    return cached
 
 
 @contextlib.asynccontextmanager
@@ -148,9 +175,11 @@ async def _heartbeating(interval: float = 1.0) -> AsyncIterator[None]:
     """Heartbeat while the body runs, so a lost worker's step is retried within seconds."""
 
     async def beat() -> None:
+        # Nothing to report for a step that ends within the first interval; a lost
+        # worker is still noticed within the heartbeat timeout.
         while True:
-            activity.heartbeat()
             await asyncio.sleep(interval)
+            activity.heartbeat()
 
     task = asyncio.create_task(beat())
     try:

@@ -52,7 +52,10 @@ class Planned:
 
     def to_wire(self) -> dict[str, Any]:
         """JSON form reported to the orchestrator."""
-        return {"kind": self.kind, "id": self.id, "name": self.name, "opts": self.opts}
+        wire: dict[str, Any] = {"kind": self.kind, "id": self.id}
+        if self.opts:
+            wire["opts"] = self.opts
+        return wire
 
 
 @dataclass
@@ -72,14 +75,18 @@ class Outcome:
     lookahead_failed: bool = False
 
     def to_wire(self) -> dict[str, Any]:
-        """JSON form returned by the activity."""
-        return {
-            "executed": self.executed,
-            "plan": [p.to_wire() for p in self.plan],
-            "done": self.done,
-            "result": self.result,
-            "lookahead_failed": self.lookahead_failed,
-        }
+        """JSON form returned by the activity; empty fields are left out to keep history small."""
+        wire: dict[str, Any] = {}
+        if self.executed is not None:
+            wire["executed"] = self.executed
+        if self.plan:
+            wire["plan"] = [p.to_wire() for p in self.plan]
+        if self.done:
+            wire["done"] = True
+            wire["result"] = self.result
+        if self.lookahead_failed:
+            wire["lookahead_failed"] = True
+        return wire
 
 
 class StepFailed(Exception):

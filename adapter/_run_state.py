@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,30 @@ class RunState:
     events: list[dict[str, Any]]
     order: list[str] = field(default_factory=list)
     memo: dict[str, dict[str, Any]] = field(default_factory=dict)
+    index: dict[str, int] = field(default_factory=dict)
+
+
+class MemoView(Mapping[str, dict[str, Any]]):
+    """The first ``length`` entries of a run's memo, without copying them.
+
+    Entries recorded later (a parallel sibling finishing meanwhile) stay invisible,
+    so a call of the handler sees exactly the memo its activity was scheduled with.
+    """
+
+    def __init__(self, state: RunState, length: int) -> None:
+        self._state = state
+        self._length = length
+
+    def __getitem__(self, step_id: str) -> dict[str, Any]:
+        if self._state.index.get(step_id, self._length) >= self._length:
+            raise KeyError(step_id)
+        return self._state.memo[step_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state.order[: self._length])
+
+    def __len__(self) -> int:
+        return self._length
 
 
 class RunStateCache:
@@ -52,30 +77,49 @@ class RunStateCache:
                 self._runs.move_to_end(run_id)
                 return
         self.reset(run_id, events)
-        with self._lock:
-            self._runs[run_id].order.extend(order)
-            self._runs[run_id].memo.update(memo)
+        self.extend(run_id, events, 0, [[sid, memo[sid]] for sid in order])
 
     def record(self, run_id: str, step_id: str, entry: dict[str, Any]) -> None:
         """Append one memo entry."""
         with self._lock:
             state = self._runs.get(run_id)
             if state is not None and step_id not in state.memo:
+                state.index[step_id] = len(state.order)
                 state.order.append(step_id)
                 state.memo[step_id] = entry
 
     def get(
         self, run_id: str, memo_len: int
-    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]] | None:
-        """Events and the first ``memo_len`` entries, or None if this worker lacks them."""
+    ) -> tuple[list[dict[str, Any]], Mapping[str, dict[str, Any]]] | None:
+        """Events and a view of the first ``memo_len`` entries, or None if this worker lacks them."""
         with self._lock:
             state = self._runs.get(run_id)
             if state is None or len(state.order) < memo_len:
                 return None
             self._runs.move_to_end(run_id)
-            if len(state.order) == memo_len:
-                return state.events, dict(state.memo)
-            return state.events, {k: state.memo[k] for k in state.order[:memo_len]}
+            return state.events, MemoView(state, memo_len)
+
+    def length(self, run_id: str) -> int:
+        """How many entries of the run this worker holds (-1: none, not even its events)."""
+        with self._lock:
+            state = self._runs.get(run_id)
+            return -1 if state is None else len(state.order)
+
+    def extend(
+        self, run_id: str, events: list[dict[str, Any]], since: int, entries: list[list[Any]]
+    ) -> None:
+        """Add entries fetched from the orchestrator, starting at index ``since``."""
+        with self._lock:
+            state = self._runs.get(run_id)
+            if state is None or since < 0:
+                state = self._runs[run_id] = RunState(events)
+                since = 0
+            for step_id, entry in entries:
+                if step_id not in state.memo:
+                    state.index[step_id] = len(state.order)
+                    state.order.append(step_id)
+                    state.memo[step_id] = entry
+            self._runs.move_to_end(run_id)
 
     def drop(self, run_id: str) -> None:
         """Forget a finished run."""

@@ -255,20 +255,20 @@ class FunctionRun:
                 outcome = await self._call_handler()
             else:
                 outcome = await self._perform_all(plan)
-            if outcome is not None and outcome["done"]:
-                return outcome["result"]
-            plan = outcome["plan"] if outcome is not None and outcome["plan"] else None
+            if outcome is not None and outcome.get("done"):
+                return outcome.get("result")
+            plan = outcome.get("plan") if outcome is not None else None
 
     async def _perform_all(self, plan: list[dict[str, Any]]) -> dict[str, Any] | None:
         """Perform the planned steps; returns the lookahead outcome when it is valid."""
         before = len(self._order)
-        if any(p["opts"].get("race") for p in plan):
+        if any(p.get("opts", {}).get("race") for p in plan):
             await self._race(plan)
             return None
         outcomes = await asyncio.gather(*(self._perform(p) for p in plan))
         only = outcomes[0] if len(outcomes) == 1 else None
         # The lookahead is valid only if it saw exactly the memo we now hold.
-        if only is not None and only["executed"] and len(self._order) == before + 1:
+        if only is not None and only.get("executed") and len(self._order) == before + 1:
             return only
         return None
 
@@ -287,15 +287,11 @@ class FunctionRun:
             self._record(plan[winner]["id"], entry)
 
     def _activity_input(self, target: str | None) -> dict[str, Any]:
-        info = workflow.info()
-        return {
-            "app_id": self._app_id,
-            "function_id": self._fn_id,
-            "workflow_id": info.workflow_id,
-            "run_id": info.run_id,
-            "memo_len": len(self._order),
-            "target": target,
-        }
+        # Function, workflow and run ids reach the activity through activity.info().
+        inp: dict[str, Any] = {"memo_len": len(self._order)}
+        if target is not None:
+            inp["target"] = target
+        return inp
 
     def _record(self, step_id: str, entry: dict[str, Any], completed_ms: int | None = None) -> None:
         if step_id in self._memo:
@@ -332,11 +328,11 @@ class FunctionRun:
             if outcome is not None and outcome.get("executed"):
                 completed_ms = outcome["executed"].get("completed_ms")
         elif kind == "sleep":
-            entry = await self._sleep(step_id, planned["opts"])
+            entry = await self._sleep(step_id, planned.get("opts", {}))
         elif kind == "wait":
-            entry = await self._wait(step_id, planned["opts"])
+            entry = await self._wait(step_id, planned.get("opts", {}))
         elif kind == "invoke":
-            entry = await self._invoke(step_id, planned["opts"])
+            entry = await self._invoke(step_id, planned.get("opts", {}))
         else:
             raise ApplicationError(
                 f"unknown step kind {kind!r}", type="ConfigError", non_retryable=True

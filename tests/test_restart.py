@@ -53,9 +53,14 @@ async def test_steps_fetch_the_memo_by_query_when_the_worker_lacks_it(
     misses: Counter[str] = Counter()
     real_get = RUN_STATES.get
 
+    seen: set[tuple[str, int]] = set()
+
     def never_cached(run_id: str, memo_len: int) -> Any:
-        if activity.info().is_local:  # the handler call runs beside the orchestrator
+        if activity.info().is_local or (run_id, memo_len) in seen:
             return real_get(run_id, memo_len)
+        # First look of a step activity: behave like a worker that never saw this run.
+        seen.add((run_id, memo_len))
+        RUN_STATES.drop(run_id)
         misses["miss"] += 1
         return None
 
