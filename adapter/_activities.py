@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from ._errors import (
     NonRetriableError,
@@ -33,24 +33,47 @@ from ._workflow import (
 
 def to_application_error(error: BaseException, step_id: str | None = None) -> ApplicationError:
     """Translate a user error into what Temporal records and retries (or not)."""
+    # BENIGN failures are logged at DEBUG by the SDK: Inngest's quiet errors.
+    quiet = getattr(error, "quiet", False)
+    category = ApplicationErrorCategory.BENIGN if quiet else ApplicationErrorCategory.UNSPECIFIED
+    return _translate(error, step_id, category)
+
+
+def _translate(
+    error: BaseException, step_id: str | None, category: ApplicationErrorCategory
+) -> ApplicationError:
     entry = error_entry(error)
     details: dict[str, Any] = {"stack": entry["stack"]}
     if step_id is not None:
         details["step_id"] = step_id
     if isinstance(error, NonRetriableError):
         return ApplicationError(
-            error.message, details, type="NonRetriableError", non_retryable=True
+            error.message,
+            details,
+            type="NonRetriableError",
+            non_retryable=True,
+            category=category,
         )
     if isinstance(error, RetryAfterError):
         return ApplicationError(
-            error.message, details, type="RetryAfterError", next_retry_delay=error.retry_after
+            error.message,
+            details,
+            type="RetryAfterError",
+            next_retry_delay=error.retry_after,
+            category=category,
         )
     if isinstance(error, StepError):
         details.update(step_id=error.step_id, error=error.name, stack=error.stack or entry["stack"])
-        return ApplicationError(str(error), details, type="StepError", non_retryable=True)
+        return ApplicationError(
+            str(error), details, type="StepError", non_retryable=True, category=category
+        )
     if isinstance(error, StepOutputError | PayloadTooLargeError):
-        return ApplicationError(str(error), details, type=type(error).__name__, non_retryable=True)
-    return ApplicationError(str(error) or type(error).__name__, details, type=type(error).__name__)
+        return ApplicationError(
+            str(error), details, type=type(error).__name__, non_retryable=True, category=category
+        )
+    return ApplicationError(
+        str(error) or type(error).__name__, details, type=type(error).__name__, category=category
+    )
 
 
 class FunctionActivities:

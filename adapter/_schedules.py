@@ -58,7 +58,9 @@ def build_schedule(inngest: Inngest, fn: Function, trigger: TriggerCron) -> tupl
     cron = {"cron": trigger.cron, "timezone": spec.timezone}
     inp = start_input(fn, None, cron=cron)
     signature = hashlib.sha256(
-        json.dumps([inp, spec.expressions, inngest.task_queue], sort_keys=True).encode()
+        json.dumps(
+            [inp, spec.expressions, inngest.task_queue, overlap_policy(fn).name], sort_keys=True
+        ).encode()
     ).hexdigest()
     action = ScheduleActionStartWorkflow(
         fn.id,
@@ -71,12 +73,19 @@ def build_schedule(inngest: Inngest, fn: Function, trigger: TriggerCron) -> tupl
     schedule = Schedule(
         action=action,
         spec=ScheduleSpec(cron_expressions=spec.expressions, time_zone_name=spec.timezone),
-        # Inngest starts every tick even if the last run still goes: allow overlap.
-        policy=SchedulePolicy(
-            overlap=ScheduleOverlapPolicy.ALLOW_ALL, catchup_window=timedelta(minutes=1)
-        ),
+        policy=SchedulePolicy(overlap=overlap_policy(fn), catchup_window=timedelta(minutes=1)),
     )
     return schedule, signature
+
+
+def overlap_policy(fn: Function) -> ScheduleOverlapPolicy:
+    """Inngest starts every tick even if the last run still goes; ``singleton`` changes that."""
+    singleton = fn.config.singleton
+    if singleton is None:
+        return ScheduleOverlapPolicy.ALLOW_ALL
+    if singleton.mode == "skip":
+        return ScheduleOverlapPolicy.SKIP
+    return ScheduleOverlapPolicy.CANCEL_OTHER
 
 
 def schedule_memo(client: Client, schedule: Schedule) -> dict[str, Any]:

@@ -99,3 +99,21 @@ def test_sync_handler_lookahead() -> None:
     out = asyncio.run(execute(handler, info(), {}, target="a", payload_limit=LIMIT))
     assert out.executed is not None and (out.executed["id"], out.executed["data"]) == ("a", 1)
     assert [p.id for p in out.plan] == ["b"]
+
+
+def test_quiet_errors_become_benign_failures() -> None:
+    from temporalio.exceptions import ApplicationErrorCategory
+
+    from adapter import NonRetriableError, RetryAfterError
+    from adapter._activities import to_application_error
+
+    assert (
+        to_application_error(NonRetriableError("x", quiet=True)).category
+        == ApplicationErrorCategory.BENIGN
+    )
+    assert (
+        to_application_error(RetryAfterError("x", 1000, quiet=True)).category
+        == ApplicationErrorCategory.BENIGN
+    )
+    loud = to_application_error(NonRetriableError("x"))
+    assert loud.category == ApplicationErrorCategory.UNSPECIFIED and loud.non_retryable

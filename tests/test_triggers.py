@@ -166,3 +166,19 @@ async def test_send_fills_id_and_ts_and_send_sync_works(client: Client) -> None:
         results = [await client.get_workflow_handle(f"{app.app_id}:echo:{i}").result() for i in ids]
     assert [r["id"] for r in results] == ids
     assert all(r["ts"] > 1_700_000_000_000 and r["events"] == 1 for r in results)
+
+
+async def test_cron_singleton_sets_the_schedule_overlap_policy(client: Client) -> None:
+    app = make_app(client)
+
+    async def noop(ctx: Any) -> None:
+        return None
+
+    app.create_function(id="skip", cron="0 * * * *", singleton={"mode": "skip"})(noop)
+    app.create_function(id="cancel", cron="0 * * * *", singleton={"mode": "cancel"})(noop)
+    await sync_schedules(client, app)
+    assert (
+        await _describe(client, app, "skip")
+    ).schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
+    cancel = await _describe(client, app, "cancel")
+    assert cancel.schedule.policy.overlap == ScheduleOverlapPolicy.CANCEL_OTHER
