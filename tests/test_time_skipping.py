@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import timedelta
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
