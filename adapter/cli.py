@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import os
@@ -24,6 +25,8 @@ from ._schedules import SyncReport, sync_schedules
 from ._worker import WorkerSettings, run_workers
 
 log = logging.getLogger("adapter")
+# Further commands live in their own modules (see _command_modules).
+COMMAND_MODULES = ("adapter._cli_observe", "adapter._cli_http")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,7 +80,14 @@ def _parser() -> argparse.ArgumentParser:
     functions = sub.add_parser("functions", help="list functions, triggers and next cron runs")
     add_functions(functions)
     functions.add_argument("--json", action="store_true", help="machine-readable output")
+    for module in _command_modules():
+        module.add_commands(sub, add_functions, add_temporal)
     return parser
+
+
+def _command_modules() -> list[Any]:
+    """Modules that add commands: each has ``add_commands(sub, ...)`` and ``HANDLERS``."""
+    return [importlib.import_module(name) for name in COMMAND_MODULES]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _async_main(args: argparse.Namespace) -> int:
+    for module in _command_modules():
+        handler = module.HANDLERS.get(args.command)
+        if handler is not None:
+            return int(await handler(args))
     if args.command == "dev":
         return await _dev(args)
     if args.command == "worker":
