@@ -15,6 +15,7 @@ from typing import Any, overload
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from ._config import Backoff, FunctionConfig, TriggerEvent
 from ._connect import connect
@@ -24,6 +25,7 @@ from ._expressions import evaluate_key, matches
 from ._function import Function, Handler, build_config, check_handler
 from ._hub import HUB_WORKFLOW, hub_id
 from ._json import DEFAULT_PAYLOAD_LIMIT, json_size
+from ._search import missing_search_attributes, run_search_attributes
 from ._workflow import FAILED_EVENT, run_input
 
 GATE_WORKFLOW = "adapter.gate"
@@ -47,6 +49,10 @@ class Inngest:
     profile, unless one is given with ``temporal_client=`` or
     :meth:`set_temporal_client`.
 
+    ``search_attributes`` tags every run with InngestFunctionId, InngestEventName,
+    InngestEventId and InngestAppId; by default only when the namespace has them
+    (``adapter dev`` and workers register them; ``adapter setup`` does it for a cluster).
+
     ``event_hub`` (default on) also hands every event to its name's hub workflow,
     where ``wait_for_event`` and ``cancel`` listen; an app that uses neither can
     turn it off to save one signal per event.
@@ -62,6 +68,7 @@ class Inngest:
         heartbeat_timeout: timedelta = timedelta(seconds=10),
         payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
         event_hub: bool = True,
+        search_attributes: bool | None = None,
     ) -> None:
         if not app_id or not isinstance(app_id, str):
             raise ConfigError(
@@ -75,6 +82,10 @@ class Inngest:
         self.heartbeat_timeout = heartbeat_timeout
         self.payload_limit = payload_limit
         self.event_hub = event_hub
+        self.search_attributes = search_attributes
+        self._search_attributes_ok: bool | None = (
+            None if search_attributes is None else search_attributes
+        )
         self._temporal = temporal_client
         self._functions: dict[str, Function] = {}
 
@@ -255,6 +266,20 @@ class Inngest:
             )
         ]
 
+    async def uses_search_attributes(self, client: Client) -> bool:
+        """Whether runs get our search attributes (checked once against the namespace)."""
+        if self._search_attributes_ok is None:
+            try:
+                self._search_attributes_ok = not await missing_search_attributes(client)
+            except RPCError:
+                self._search_attributes_ok = False
+        return self._search_attributes_ok
+
+    def search_attributes_registered(self, registered: bool) -> None:
+        """Tell the client whether the namespace has the search attributes (the worker knows)."""
+        if self.search_attributes is None:
+            self._search_attributes_ok = registered
+
     async def _dispatch(self, client: Client, events: list[Event]) -> None:
         """Hand events to hubs, gates and new runs.
 
@@ -263,6 +288,7 @@ class Inngest:
         """
         limit = asyncio.Semaphore(_START_CONCURRENCY)
         sent_ms = int(time.time() * 1000)
+        tagged = await self.uses_search_attributes(client)
         ordered: dict[str, list[Callable[[], Awaitable[None]]]] = {}
         for event in events:
             if self.event_hub:
@@ -272,7 +298,7 @@ class Inngest:
             for fn in self.functions_for(event.name, event):
                 key = self._gate_id(fn, event) or f"run:{fn.id}:{event.id}"
                 ordered.setdefault(key, []).append(
-                    functools.partial(self._trigger, client, fn, event)
+                    functools.partial(self._trigger, client, fn, event, tagged)
                 )
 
         async def in_order(jobs: list[Callable[[], Awaitable[None]]]) -> None:
@@ -300,7 +326,7 @@ class Inngest:
             start_signal_args=[{"event": event.model_dump(exclude_none=True), "sent_ms": sent_ms}],
         )
 
-    async def _trigger(self, client: Client, fn: Function, event: Event) -> None:
+    async def _trigger(self, client: Client, fn: Function, event: Event, tagged: bool) -> None:
         data = event.model_dump(exclude_none=True)
         gate = fn.gate_options()
         gate_id = self._gate_id(fn, event)
@@ -311,7 +337,7 @@ class Inngest:
                     "app_id": self.app_id,
                     "function_id": fn.id,
                     "task_queue": self.task_queue,
-                    "opts": fn.run_options(),
+                    "opts": fn.run_options(tagged),
                     "gate": gate,
                 },
                 id=gate_id,
@@ -336,10 +362,12 @@ class Inngest:
             options["id"] = (
                 f"{self.app_id}:{fn.id}:idempotency:{_digest(evaluate_key(idempotency, data))}"
             )
+        if tagged:
+            options["search_attributes"] = run_search_attributes(self.app_id, fn.id, data)
         try:
             await client.start_workflow(
                 fn.id,
-                run_input(self.app_id, [data], fn.run_options()),
+                run_input(self.app_id, [data], fn.run_options(tagged)),
                 task_queue=self.task_queue,
                 static_summary=f"{fn.id} ← {event.name}",
                 **options,
@@ -358,7 +386,7 @@ class Inngest:
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await client.start_workflow(
                 fn.id,
-                run_input(self.app_id, [data], fn.run_options()),
+                run_input(self.app_id, [data], fn.run_options("search_attributes" in options)),
                 task_queue=self.task_queue,
                 **{**options, "id_reuse_policy": WorkflowIDReusePolicy.ALLOW_DUPLICATE},
             )
@@ -370,8 +398,12 @@ def _digest(key: str) -> str:
 
 
 def start_input(
-    fn: Function, events: list[Event] | None, cron: dict[str, Any] | None = None
+    fn: Function,
+    events: list[Event] | None,
+    cron: dict[str, Any] | None = None,
+    *,
+    tagged: bool = False,
 ) -> dict[str, Any]:
     """The orchestrator's input for a run of ``fn``."""
     dumped = None if events is None else [e.model_dump(exclude_none=True) for e in events]
-    return run_input(fn.app_id, dumped, fn.run_options(), cron)
+    return run_input(fn.app_id, dumped, fn.run_options(tagged), cron)

@@ -14,6 +14,7 @@ from temporalio.workflow import ParentClosePolicy
 
 from ._client import GATE_WORKFLOW
 from ._expressions import evaluate
+from ._search import run_search_attributes
 from ._workflow import PERMIT_SIGNAL, SEMAPHORE_WORKFLOW, run_input
 
 _CONTINUE_AFTER = 1_000
@@ -260,4 +261,9 @@ class Gate:
                 task_queue=inp["task_queue"],
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 static_summary=f"{inp['function_id']} ← {events[0]['name']}",
+                search_attributes=run_search_attributes(
+                    inp["app_id"], inp["function_id"], events[0]
+                )
+                if inp["opts"].get("search_attributes")
+                else None,
             )

@@ -58,11 +58,15 @@ class Function:
         """The retry backoff in force: the function's, else the client's."""
         return self.config.backoff or self.client.backoff
 
-    def run_options(self) -> dict[str, Any]:
-        """Per-run settings frozen into each run's input, so a redeploy cannot change them."""
+    def run_options(self, search_attributes: bool = False) -> dict[str, Any]:
+        """Per-run settings frozen into each run's input, so a redeploy cannot change them.
+
+        ``search_attributes`` says whether runs it starts (invokes, gated runs) are tagged.
+        """
         cfg = self.config
         timeouts = cfg.timeouts
         return {
+            "search_attributes": search_attributes,
             "retries": cfg.retries,
             "backoff": self.backoff.to_wire(),
             "step_timeout": cfg.step_timeout.total_seconds(),

@@ -19,11 +19,14 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.common import TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from ._client import Inngest, start_input
 from ._config import TriggerCron
+from ._event import CRON_EVENT
 from ._function import Function
+from ._search import run_search_attributes
 
 MEMO_KEY = "adapter"
 
@@ -48,7 +51,9 @@ class SyncReport:
     deleted: list[str] = field(default_factory=list)
 
 
-def build_schedule(inngest: Inngest, fn: Function, trigger: TriggerCron) -> tuple[Schedule, str]:
+def build_schedule(
+    inngest: Inngest, fn: Function, trigger: TriggerCron, *, tagged: bool = False
+) -> tuple[Schedule, str]:
     """The Temporal Schedule for one cron trigger, and a signature of its content.
 
     The cron text, zone and signature ride in the action's memo: describe does not
@@ -56,7 +61,7 @@ def build_schedule(inngest: Inngest, fn: Function, trigger: TriggerCron) -> tupl
     """
     spec = trigger.spec
     cron = {"cron": trigger.cron, "timezone": spec.timezone}
-    inp = start_input(fn, None, cron=cron)
+    inp = start_input(fn, None, cron=cron, tagged=tagged)
     signature = hashlib.sha256(
         json.dumps(
             [inp, spec.expressions, inngest.task_queue, overlap_policy(fn).name], sort_keys=True
@@ -69,6 +74,11 @@ def build_schedule(inngest: Inngest, fn: Function, trigger: TriggerCron) -> tupl
         task_queue=inngest.task_queue,
         memo={MEMO_KEY: {**cron, "signature": signature}},
         static_summary=f"{fn.id} ← cron {trigger.cron}",
+        typed_search_attributes=run_search_attributes(
+            inngest.app_id, fn.id, {"name": CRON_EVENT, "id": ""}
+        )
+        if tagged
+        else TypedSearchAttributes.empty,
     )
     schedule = Schedule(
         action=action,
@@ -114,8 +124,9 @@ async def sync_schedules(client: Client, inngest: Inngest) -> SyncReport:
     """Create, update or delete the app's schedules so that they match its functions."""
     report = SyncReport()
     desired = desired_schedules(inngest)
+    tagged = await inngest.uses_search_attributes(client)
     for sid, (fn, trigger) in desired.items():
-        schedule, signature = build_schedule(inngest, fn, trigger)
+        schedule, signature = build_schedule(inngest, fn, trigger, tagged=tagged)
         handle = client.get_schedule_handle(sid)
         try:
             current = await handle.describe()

@@ -28,6 +28,7 @@ from ._event import CRON_EVENT
 from ._expressions import evaluate, evaluate_key
 from ._hub import CANCEL_SIGNAL, HUB_WORKFLOW, WAIT_SIGNAL, hub_id
 from ._run_state import RUN_STATES, STATE_QUERY
+from ._search import run_search_attributes
 
 RUN_STEP_ACTIVITY = "step.run"
 HANDLER_ACTIVITY = "handler"
@@ -429,13 +430,18 @@ class FunctionRun:
         }
         timeout = opts.get("timeout")
         try:
+            tagged = bool(self._opts.get("search_attributes"))
+            child_opts = {**opts["opts"], "search_attributes": tagged}
             result = await workflow.execute_child_workflow(
                 opts["function_id"],
-                run_input(opts["app_id"], [event], opts["opts"]),
+                run_input(opts["app_id"], [event], child_opts),
                 id=f"{info.workflow_id}:invoke:{step_id}",
                 task_queue=opts["task_queue"],
                 execution_timeout=None if timeout is None else timedelta(seconds=timeout),
                 static_summary=step_id,
+                search_attributes=run_search_attributes(opts["app_id"], opts["function_id"], event)
+                if tagged
+                else None,
             )
         except ChildWorkflowError as err:
             return {"error": _error_entry(err.cause or err)}

@@ -22,6 +22,7 @@ from ._discovery import apps_of, discover
 from ._errors import AdapterError
 from ._function import Function
 from ._schedules import SyncReport, sync_schedules
+from ._search import prepare_namespace
 from ._worker import WorkerSettings, run_workers
 
 log = logging.getLogger("adapter")
@@ -159,6 +160,7 @@ async def _dev(args: argparse.Namespace) -> int:
     await server.start()
     try:
         client = await connect(server.address)
+        await prepare_namespace(client, apps)
         for app in apps:
             app.set_temporal_client(client)
             _print_sync(await sync_schedules(client, app))
@@ -189,6 +191,7 @@ def _print_banner(server: DevServer, functions: list[Function]) -> None:
 async def _worker(args: argparse.Namespace) -> int:
     functions, apps = _load(args.functions)
     client = await connect(args.address, args.namespace)
+    await prepare_namespace(client, apps)
     if not args.no_schedules:
         for app in apps:
             _print_sync(await sync_schedules(client, app))

@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from adapter import Backoff, Inngest, WorkerSettings, build_worker
 from adapter._devserver import FAST_DISPATCH_FLAGS, temporal_cli
+from adapter._search import ALL_KEYS
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +21,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         dev_server_extra_args=FAST_DISPATCH_FLAGS,
+        search_attributes=ALL_KEYS,
         ui=False,
     )
     try:

@@ -10,6 +10,7 @@ from temporalio.client import Client, ScheduleOverlapPolicy
 
 from adapter import TriggerCron, TriggerEvent
 from adapter._schedules import schedule_id, schedule_memo, sync_schedules
+from adapter._search import EVENT_ID
 from tests.conftest import make_app, running
 
 
@@ -182,3 +183,25 @@ async def test_cron_singleton_sets_the_schedule_overlap_policy(client: Client) -
     ).schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
     cancel = await _describe(client, app, "cancel")
     assert cancel.schedule.policy.overlap == ScheduleOverlapPolicy.CANCEL_OTHER
+
+
+async def test_runs_carry_search_attributes_and_list_by_function(client: Client) -> None:
+    app = make_app(client)
+
+    @app.create_function(id="tagged", event="tag/me")
+    async def tagged(ctx: Any) -> Any:
+        return await ctx.step.run("s", lambda: 1)
+
+    async with running(client, app):
+        assert await app.uses_search_attributes(client)
+        await app.send({"name": "tag/me", "id": "t-1"})
+        await client.get_workflow_handle(f"{app.app_id}:tagged:t-1").result()
+    query = f"InngestFunctionId = 'tagged' AND InngestAppId = '{app.app_id}' AND InngestEventName = 'tag/me'"
+    runs = []
+    for _ in range(50):
+        runs = [wf async for wf in client.list_workflows(query)]
+        if runs:
+            break
+        await asyncio.sleep(0.1)
+    assert [r.id for r in runs] == [f"{app.app_id}:tagged:t-1"]
+    assert runs[0].typed_search_attributes.get(EVENT_ID) == "t-1"
