@@ -22,6 +22,7 @@ from ._errors import (
 from ._event import Event
 from ._executor import HandlerFailed, RunInfo, StepFailed, error_entry, execute
 from ._function import Function
+from ._json import check_size
 from ._run_state import RUN_STATES, STATE_QUERY
 from ._workflow import (
     HANDLER_ACTIVITY,
@@ -152,7 +153,16 @@ class FunctionActivities:
             raise to_application_error(failed.error, failed.step_id) from failed.error
         except HandlerFailed as failed:
             raise to_application_error(failed.error) from failed.error
-        return outcome.to_wire()
+        wire = outcome.to_wire()
+        try:
+            # Step results are checked one by one; this catches large step options
+            # (e.g. invoke data) so that Temporal never sees an oversized payload.
+            target = inp.get("target")
+            where = f" (at step '{target}')" if target else ""
+            check_size(wire, what=f"the handler's report{where}", limit=self._payload_limit)
+        except PayloadTooLargeError as exc:
+            raise to_application_error(exc) from None
+        return wire
 
 
 @dataclass(frozen=True)

@@ -307,3 +307,22 @@ async def test_oversized_step_result_fails_cleanly(client: Client) -> None:
     message = info.value.cause.message  # type: ignore[union-attr]
     assert "step 'big'" in message and "payload limit" in message
     assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
+
+
+async def test_oversized_invoke_data_fails_cleanly(client: Client) -> None:
+    app = make_app(client)
+
+    @app.create_function(id="callee", event="test/never")
+    async def callee(ctx: Any) -> Any:
+        return None
+
+    @app.create_function(id="big-invoke", event="test/big-invoke")
+    async def handler(ctx: Any) -> Any:
+        await ctx.step.invoke("call", function=callee, data={"blob": "x" * 3_000_000})
+
+    async with running(client, app):
+        handle = await _run(client, app, "big-invoke")
+        with pytest.raises(WorkflowFailureError) as info:
+            await handle.result()
+    assert "payload limit" in info.value.cause.message  # type: ignore[union-attr]
+    assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
