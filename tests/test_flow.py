@@ -467,3 +467,89 @@ async def test_finish_timeout_fails_the_run(client: Client) -> None:
         with pytest.raises(WorkflowFailureError) as info:
             await asyncio.wait_for(run_handle(client, app, "slowpoke", "sp").result(), 30)
     assert info.value.cause.type == "FunctionTimeout"  # type: ignore[union-attr]
+
+
+async def test_singleton_cancel_replaces_the_running_run(client: Client) -> None:
+    app = make_app(client)
+    finished: list[str] = []
+
+    @app.create_function(
+        id="replace", event="rep/go", singleton={"mode": "cancel", "key": "event.data.user"}
+    )
+    async def replace(ctx: Any) -> Any:
+        await ctx.step.sleep("hold", "2s")
+        finished.append(ctx.event.id)
+        return ctx.event.id
+
+    async with running(client, app):
+        await app.send({"name": "rep/go", "data": {"user": "u"}, "id": "first"})
+        await asyncio.sleep(0.5)
+        await app.send({"name": "rep/go", "data": {"user": "u"}, "id": "second"})
+        query = f"TaskQueue = '{app.task_queue}' AND WorkflowType = 'replace'"
+        runs = await wait_for_runs(client, query, 2)
+        statuses = {}
+        for run in runs:
+            try:
+                statuses[await client.get_workflow_handle(run.id, run_id=run.run_id).result()] = (
+                    "ok"
+                )
+            except WorkflowFailureError:
+                statuses[run.run_id] = "ended"
+    assert finished == ["second"]
+    assert list(statuses.values()).count("ended") == 1
+
+
+async def test_priority_orders_runs_waiting_for_a_concurrency_slot(client: Client) -> None:
+    app = make_app(client)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def work(name: str) -> None:
+        order.append(name)
+        if name == "blocker":
+            await release.wait()
+
+    @app.create_function(
+        id="prioritized",
+        event="prio/go",
+        concurrency=1,
+        priority={"run": "event.data.vip ? 300 : 0"},
+    )
+    async def prioritized(ctx: Any) -> Any:
+        await ctx.step.run("work", work, ctx.event.id)
+
+    async with running(client, app):
+        await app.send({"name": "prio/go", "data": {"vip": False}, "id": "blocker"})
+        while order != ["blocker"]:
+            await asyncio.sleep(0.05)
+        await app.send({"name": "prio/go", "data": {"vip": False}, "id": "low"})
+        await asyncio.sleep(0.5)
+        await app.send({"name": "prio/go", "data": {"vip": True}, "id": "vip"})
+        await asyncio.sleep(0.5)
+        release.set()
+        for name in ("blocker", "low", "vip"):
+            await run_handle(client, app, "prioritized", name).result()
+    assert order == ["blocker", "vip", "low"]
+
+
+async def test_start_timeout_fails_a_run_that_cannot_get_a_slot(client: Client) -> None:
+    app = make_app(client)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        await release.wait()
+
+    @app.create_function(id="impatient", event="imp/go", concurrency=1, timeouts={"start": "2s"})
+    async def impatient(ctx: Any) -> Any:
+        await ctx.step.run("hold", hold)
+
+    async with running(client, app):
+        await app.send({"name": "imp/go", "id": "holder"})
+        await asyncio.sleep(0.5)
+        await app.send({"name": "imp/go", "id": "waiter"})
+        with pytest.raises(WorkflowFailureError) as info:
+            await asyncio.wait_for(run_handle(client, app, "impatient", "waiter").result(), 30)
+        release.set()
+        await run_handle(client, app, "impatient", "holder").result()
+    assert info.value.cause.type == "FunctionTimeout"  # type: ignore[union-attr]
+    assert "timeouts.start" in info.value.cause.message  # type: ignore[union-attr]
