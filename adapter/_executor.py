@@ -218,6 +218,13 @@ class Execution:
             self.wake.set()
         return value
 
+    def _record_or_fail(self, step_id: str, result: Any) -> Any:
+        """Record a body's result; a non-JSON or oversized one fails the step instead."""
+        try:
+            return self.finish_step(step_id, result)
+        except Exception as exc:
+            raise self.fail_step(step_id, exc) from None
+
     def fail_step(self, step_id: str, error: BaseException) -> _Interrupt:
         """Record the target step's failure; the caller raises the returned interrupt."""
         self.step_failure = StepFailed(step_id, error)
@@ -244,10 +251,7 @@ class Execution:
             raise self.fail_step(step_id, exc) from None
         finally:
             _IN_STEP.reset(token)
-        try:
-            return self.finish_step(step_id, result)
-        except Exception as exc:
-            raise self.fail_step(step_id, exc) from None
+        return self._record_or_fail(step_id, result)
 
     def call_body_sync(self, step_id: str, body: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         """Run a step body from a sync handler, in the handler's own thread."""
@@ -263,10 +267,7 @@ class Execution:
             raise self.fail_step(step_id, exc) from None
         finally:
             _IN_STEP.reset(token)
-        try:
-            return self.finish_step(step_id, result)
-        except Exception as exc:
-            raise self.fail_step(step_id, exc) from None
+        return self._record_or_fail(step_id, result)
 
 
 async def _await(awaitable: Any) -> Any:
