@@ -27,7 +27,7 @@ from ._worker import WorkerSettings, run_workers
 
 log = logging.getLogger("adapter")
 # Further commands live in their own modules (see _command_modules).
-COMMAND_MODULES = ("adapter._cli_observe", "adapter._cli_http")
+COMMAND_MODULES = ("adapter._cli_observe", "adapter._cli_http", "adapter._cli_author")
 
 
 def _parser() -> argparse.ArgumentParser:
