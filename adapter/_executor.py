@@ -146,7 +146,15 @@ class Execution:
 
     # --- used by the step API -------------------------------------------------
     def is_live(self) -> bool:
-        """True once every memoized step was replayed or new work was reached."""
+        """Whether code running now runs for the first time in this run (so it may log).
+
+        A step's call replays what the call before it already ran, up to its target:
+        live only after its target body ran. A call without a target (finding the
+        next steps, or retrying after an error) is the first to run the code past the
+        last memoized step.
+        """
+        if self.target is not None:
+            return self.executed is not None
         return self.reached_new or self.memo_hits >= len(self.memo)
 
     def unique_id(self, step_id: str) -> str:

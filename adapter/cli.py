@@ -27,7 +27,12 @@ from ._worker import WorkerSettings, run_workers
 
 log = logging.getLogger("adapter")
 # Further commands live in their own modules (see _command_modules).
-COMMAND_MODULES = ("adapter._cli_observe", "adapter._cli_http", "adapter._cli_author")
+COMMAND_MODULES = (
+    "adapter._cli_observe",
+    "adapter._cli_http",
+    "adapter._cli_author",
+    "adapter._cli_testrun",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -164,8 +169,22 @@ async def _dev(args: argparse.Namespace) -> int:
         for app in apps:
             app.set_temporal_client(client)
             _print_sync(await sync_schedules(client, app))
-        _print_banner(server, functions)
-        await run_workers(client, apps, stop=_stop_event())
+        from ._http import serve_events
+
+        # Inngest's Event API beside the worker (any key, as Inngest's dev server).
+        events = serve_events(apps, port=args.events_port, dev=True) if apps else None
+        if events is not None:
+            await events.start()
+            print(
+                f"\nInngest Event API: {events.url}   (Inngest SDKs: INNGEST_DEV=1 "
+                f"INNGEST_BASE_URL={events.url})"
+            )
+        try:
+            _print_banner(server, functions)
+            await run_workers(client, apps, stop=_stop_event())
+        finally:
+            if events is not None:
+                await events.stop()
         print("\nStopped the worker.")
     finally:
         server.stop()

@@ -203,9 +203,12 @@ async def run(
         result.steps.append(rec)
 
     handler_attempt = 0
+    lookahead: Any = None
     while True:
         try:
-            outcome = await call(None, handler_attempt)
+            # Like the orchestrator: use what the last step's call saw after it, if anything.
+            outcome = lookahead if lookahead is not None else await call(None, handler_attempt)
+            lookahead = None
         except HandlerFailed as failed:
             handler_attempt += 1
             result.handler_attempts = handler_attempt
@@ -222,10 +225,12 @@ async def run(
             plan = plan[:1]  # in the sandbox the first branch wins the race
         for planned in plan:
             try:
-                await _perform(planned, stubs, call, record, max_attempts, fn, sent)
+                after = await _perform(planned, stubs, call, record, max_attempts, fn, sent)
             except _RunFailed as failed:
                 result.status, result.error = "failed", failed.error
                 return result
+            if len(plan) == 1 and after is not None and (after.done or after.plan):
+                lookahead = after
 
 
 class _RunFailed(Exception):
@@ -242,7 +247,8 @@ async def _perform(
     max_attempts: int,
     fn: Function,
     sent: list[dict[str, Any]],
-) -> None:
+) -> Any:
+    """Perform one planned step; returns the call's outcome when a body ran for real."""
     sid, kind, opts = planned.id, planned.kind, planned.opts
     if sid in stubs:
         stub = stubs[sid]
@@ -281,7 +287,8 @@ async def _perform(
             assert sub.error is not None
             record(sid, kind, {"error": error_entry(sub.error)}, opts=opts)
     else:
-        await _run_body(sid, kind, call, record, max_attempts, opts)
+        return await _run_body(sid, kind, call, record, max_attempts, opts)
+    return None
 
 
 async def _run_body(
@@ -291,7 +298,7 @@ async def _run_body(
     record: Callable[..., None],
     max_attempts: int,
     opts: dict[str, Any],
-) -> None:
+) -> Any:
     for attempt in range(max_attempts):
         try:
             outcome = await call(sid, attempt)
@@ -305,13 +312,15 @@ async def _run_body(
                 record(
                     sid, kind, {"error": error_entry(failed.error)}, attempts=attempt + 1, opts=opts
                 )
-                return
+                return None
             continue
         except HandlerFailed:
-            return  # the handler took another path; the loop asks it again
+            return None  # the handler took another path; the loop asks it again
         if outcome.executed and outcome.executed["id"] == sid:
             record(sid, kind, {"data": outcome.executed["data"]}, attempts=attempt + 1, opts=opts)
-        return
+            return outcome
+        return None
+    return None
 
 
 async def _run_with_stub(

@@ -116,3 +116,16 @@ async def test_worker_command_runs_sent_events_and_stops_on_sigterm(
         stdout, stderr = worker.communicate(timeout=30)
     assert worker.returncode == 0, stderr
     assert "schedule cli-run:weekday: created" in stdout
+
+
+def test_test_run_prints_the_step_timeline(tmp_path: Path) -> None:
+    _functions_dir(tmp_path, "cli-sandbox")
+    out = _run("test-run", "greet", "--data", '{"name": "Bo"}', "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["status"] == "completed" and report["output"] == "hi Bo"
+    assert [s["id"] for s in report["steps"]] == ["hello"]
+    stubbed = _run("test-run", "greet", "--stub", 'hello="stubbed"', cwd=tmp_path)
+    assert stubbed.returncode == 0 and "stubbed" in stubbed.stdout
+    bad = _run("test-run", "nope", cwd=tmp_path)
+    assert bad.returncode == 1 and "no function 'nope'" in bad.stderr

@@ -87,8 +87,13 @@ async def test_logger_is_silent_while_replaying(caplog: pytest.LogCaptureFixture
         ctx.logger.info("end")
 
     caplog.set_level(logging.INFO, logger="t")
+    # Step b's call: everything before b ran in the call that ran a (its lookahead).
     await execute(handler, info(), {"a": {"data": 1}}, target="b", payload_limit=LIMIT)
-    assert [r.message for r in caplog.records] == ["before b", "end"]
+    assert [r.message for r in caplog.records] == ["end"]
+    caplog.clear()
+    # A call that looks for the next step is the first to run the code after a.
+    await execute(handler, info(), {"a": {"data": 1}}, target=None, payload_limit=LIMIT)
+    assert [r.message for r in caplog.records] == ["before b"]
 
 
 def test_sync_handler_lookahead() -> None:

@@ -172,3 +172,26 @@ async def test_time_skipping_helper_runs_a_three_day_sleep() -> None:
         assert (
             await env.client.get_workflow_handle(f"skippy:reminder:{event_id}").result() == "sent"
         )
+
+
+async def test_logger_speaks_once_per_line_as_on_the_worker(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = Inngest(app_id="sandbox-log")
+
+    @app.create_function(id="chatty", event="talk")
+    async def chatty(ctx: Any) -> Any:
+        ctx.logger.info("start")
+        await ctx.step.run("one", lambda: 1)
+        ctx.logger.info("between")
+        await ctx.step.run("two", lambda: 2)
+        ctx.logger.info("end")
+
+    caplog.set_level("INFO", logger="adapter.fn.chatty")
+    result = await run(chatty, event={"name": "talk"})
+    assert result.status == "completed"
+    assert [r.message for r in caplog.records if r.name == "adapter.fn.chatty"] == [
+        "start",
+        "between",
+        "end",
+    ]
