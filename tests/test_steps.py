@@ -326,3 +326,24 @@ async def test_oversized_invoke_data_fails_cleanly(client: Client) -> None:
             await handle.result()
     assert "payload limit" in info.value.cause.message  # type: ignore[union-attr]
     assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
+
+
+async def test_logger_logs_each_line_once_on_the_worker(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(client)
+
+    @app.create_function(id="chatty", event="test/chatty")
+    async def chatty(ctx: Any) -> Any:
+        ctx.logger.info("start")
+        await ctx.step.run("one", lambda: 1)
+        ctx.logger.info("between")
+        await ctx.step.run("two", lambda: 2)
+        ctx.logger.info("end")
+
+    caplog.set_level("INFO", logger="adapter.fn.chatty")
+    async with running(client, app):
+        handle = await _run(client, app, "chatty")
+        await handle.result()
+    lines = [r.message for r in caplog.records if r.name == "adapter.fn.chatty"]
+    assert lines == ["start", "between", "end"]
