@@ -154,6 +154,11 @@ async def sync_schedules(client: Client, inngest: Inngest) -> SyncReport:
     prefix = f"{inngest.app_id}:"
     async for listed in await client.list_schedules():
         if listed.id.startswith(prefix) and listed.id not in desired:
-            await client.get_schedule_handle(listed.id).delete()
+            try:
+                await client.get_schedule_handle(listed.id).delete()
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                continue  # another worker deleted it first
             report.deleted.append(listed.id)
     return report

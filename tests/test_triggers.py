@@ -205,3 +205,17 @@ async def test_runs_carry_search_attributes_and_list_by_function(client: Client)
         await asyncio.sleep(0.1)
     assert [r.id for r in runs] == [f"{app.app_id}:tagged:t-1"]
     assert runs[0].typed_search_attributes.get(EVENT_ID) == "t-1"
+
+
+async def test_two_workers_syncing_at_once_do_not_fight(client: Client) -> None:
+    app = make_app(client)
+
+    async def noop(ctx: Any) -> None:
+        return None
+
+    app.create_function(id="a", cron="0 * * * *")(noop)
+    app.create_function(id="b", cron="0 1 * * *")(noop)
+    reports = await asyncio.gather(sync_schedules(client, app), sync_schedules(client, app))
+    created = sorted(sid for r in reports for sid in r.created)
+    assert created == sorted({schedule_id(app.app_id, "a"), schedule_id(app.app_id, "b")})
+    assert all(not r.updated for r in reports)
