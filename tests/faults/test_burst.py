@@ -1,0 +1,44 @@
+"""A burst of 1,000 events to a 3-step function: every run completes, each step once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from temporalio.client import Client
+
+from tests.conftest import make_app, running
+
+BURST = 1000
+
+
+async def _count(client: Client, query: str) -> int:
+    return (await client.count_workflows(query)).count
+
+
+async def test_burst_of_events_through_send(client: Client) -> None:
+    app = make_app(client)
+    ran: Counter[tuple[str, str]] = Counter()
+
+    @app.create_function(id="burst", event="burst/go")
+    async def burst(ctx: Any) -> Any:
+        n = ctx.event.data["n"]
+        a = await ctx.step.run("one", lambda: ran.update([(ctx.event.id, "one")]) or n)
+        b = await ctx.step.run("two", lambda: ran.update([(ctx.event.id, "two")]) or a + 1)
+        return await ctx.step.run("three", lambda: ran.update([(ctx.event.id, "three")]) or b + 1)
+
+    query = f"WorkflowType = 'burst' AND TaskQueue = '{app.task_queue}'"
+    async with running(client, app):
+        ids = await app.send([{"name": "burst/go", "data": {"n": i}} for i in range(BURST)])
+        assert len(set(ids)) == BURST
+        done = 0
+        for _ in range(600):
+            done = await _count(client, f"{query} AND ExecutionStatus = 'Completed'")
+            if done >= BURST:
+                break
+            await asyncio.sleep(0.5)
+    assert done == BURST
+    assert await _count(client, query) == BURST  # no duplicates, nothing else started
+    assert await _count(client, f"{query} AND ExecutionStatus != 'Completed'") == 0
+    assert len(ran) == 3 * BURST and set(ran.values()) == {1}
