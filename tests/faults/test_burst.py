@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -18,7 +19,8 @@ async def _count(client: Client, query: str) -> int:
 
 
 async def test_burst_of_events_through_send(client: Client) -> None:
-    app = make_app(client)
+    # The default heartbeat timeout: a burst keeps both cores busy for a while.
+    app = make_app(client, heartbeat_timeout=timedelta(seconds=10))
     ran: Counter[tuple[str, str]] = Counter()
 
     @app.create_function(id="burst", event="burst/go")
