@@ -6,10 +6,13 @@ import argparse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-HANDLERS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {}
+from ._new import add_new_parser, new_command
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {"new": new_command}
 
 
 def add_commands(
     sub: Any, add_functions: Callable[..., None], add_temporal: Callable[..., None]
 ) -> None:
     """Add this module's subcommands to the ``adapter`` parser."""
+    add_new_parser(sub, add_functions)
