@@ -166,12 +166,15 @@ async def run(
     stubs: Mapping[str, Any] | None = None,
     retries: int | None = None,
     run_id: str = "sandbox-run",
+    until: str | None = None,
 ) -> RunResult:
     """Run ``fn`` once to the end in-process; see the module docstring.
 
     ``event`` (or ``events`` for a batch) triggers it; ``cron=True`` (or no event
     for a cron function) gives it an ``inngest/scheduled.timer`` event. ``retries``
-    overrides the function's own for failing bodies.
+    overrides the function's own for failing bodies. ``until="step-id"`` stops
+    right after that step is recorded (status ``"stopped"``), like @inngest/test's
+    ``executeStep``.
     """
     stubs = dict(stubs or {})
     sent: list[dict[str, Any]] = []
@@ -201,6 +204,8 @@ async def run(
         for key, value in extra.items():
             setattr(rec, key, value)
         result.steps.append(rec)
+        if step_id == until:
+            raise _Stopped()
 
     handler_attempt = 0
     lookahead: Any = None
@@ -229,8 +234,15 @@ async def run(
             except _RunFailed as failed:
                 result.status, result.error = "failed", failed.error
                 return result
+            except _Stopped:
+                result.status = "stopped"
+                return result
             if len(plan) == 1 and after is not None and (after.done or after.plan):
                 lookahead = after
+
+
+class _Stopped(Exception):
+    """The step named by ``until`` was recorded."""
 
 
 class _RunFailed(Exception):

@@ -195,3 +195,12 @@ async def test_logger_speaks_once_per_line_as_on_the_worker(
         "between",
         "end",
     ]
+
+
+async def test_until_stops_after_a_step() -> None:
+    _, checkout, ran = order_app()
+    event = {"name": "cart/checkout", "data": {"cart": "c1", "items": [2, 3]}}
+    result = await run(checkout, event=event, until="charge")
+    assert result.status == "stopped"
+    assert result.step_ids == ["total", "charge"] and result.step("charge").output == {"charged": 5}
+    assert ran["charge"] == 3
