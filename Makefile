@@ -20,7 +20,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check adapter functions tests bench
 	$(BIN)/mypy
 
-test: lint
+# The official Inngest JS SDK for tests/test_http.py, reinstalled only when the lockfile changes.
+JS_DEPS := tests/js/node_modules/.package-lock.json
+
+$(JS_DEPS): tests/js/package.json tests/js/package-lock.json
+	if command -v npm >/dev/null; then npm ci --prefix tests/js --no-audit --no-fund && touch $@; \
+	else echo "npm not found: install Node.js 20+ for the JS SDK test in tests/test_http.py"; fi
+
+test: lint $(JS_DEPS)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
