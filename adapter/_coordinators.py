@@ -18,6 +18,7 @@ from ._search import run_search_attributes
 from ._workflow import PERMIT_SIGNAL, SEMAPHORE_WORKFLOW, run_input
 
 _CONTINUE_AFTER = 1_000
+_SEEN_IDS = 1_000
 
 
 def _now_ms() -> int:
@@ -135,6 +136,7 @@ class Gate:
         first_ms: int | None = state.get("first_ms")
         last_ms: int | None = state.get("last_ms")
         seq: int = state.get("seq", 0)
+        seen: list[str] = state.get("seen", [])  # recent event ids: a retried send counts once
         handled = 0
         rate, throttle = cfg.get("rate_limit"), cfg.get("throttle")
         debounce, batch = cfg.get("debounce"), cfg.get("batch")
@@ -143,6 +145,9 @@ class Gate:
             now = _now_ms()
             for event in self._inbox:
                 handled += 1
+                if event.get("id") in seen:
+                    continue
+                seen = [*seen[-(_SEEN_IDS - 1) :], event.get("id", "")]
                 if rate is not None:
                     admitted = [t for t in admitted if t > now - rate["period"] * 1000]
                     if len(admitted) >= rate["limit"]:
@@ -224,6 +229,7 @@ class Gate:
                             "first_ms": first_ms,
                             "last_ms": last_ms,
                             "seq": seq,
+                            "seen": seen,
                         },
                     }
                 )

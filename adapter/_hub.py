@@ -106,6 +106,9 @@ class EventHub:
         }
 
     async def _on_event(self, item: dict[str, Any]) -> None:
+        event_id = item["event"].get("id")
+        if event_id and any(b["event"].get("id") == event_id for b in self._buffer):
+            return  # the same event again (a retried send): already delivered
         self._buffer.append(item)
         for key, sub in list(self._subs.items()):
             if key in self._subs and _matches(sub, item):

@@ -553,3 +553,24 @@ async def test_start_timeout_fails_a_run_that_cannot_get_a_slot(client: Client) 
         await run_handle(client, app, "impatient", "holder").result()
     assert info.value.cause.type == "FunctionTimeout"  # type: ignore[union-attr]
     assert "timeouts.start" in info.value.cause.message  # type: ignore[union-attr]
+
+
+async def test_a_resent_event_counts_once_in_a_batch(client: Client) -> None:
+    app = make_app(client)
+    batches: list[list[str]] = []
+
+    @app.create_function(
+        id="dedupe-batch", event="dup/added", batch_events={"max_size": 4, "timeout": "3s"}
+    )
+    async def dedupe_batch(ctx: Any) -> Any:
+        batches.append(sorted(e.id for e in ctx.events))
+
+    async with running(client, app):
+        first = [{"name": "dup/added", "id": f"d{i}"} for i in range(2)]
+        await app.send(first)
+        await app.send(first)  # a client retrying the same request
+        await app.send([{"name": "dup/added", "id": f"d{i}"} for i in range(2, 4)])
+        query = f"TaskQueue = '{app.task_queue}' AND WorkflowType = 'dedupe-batch'"
+        [run] = await wait_for_runs(client, query, 1)
+        await client.get_workflow_handle(run.id).result()
+    assert batches == [["d0", "d1", "d2", "d3"]]
