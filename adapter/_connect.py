@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from temporalio.client import Client
@@ -28,11 +29,27 @@ def connect_config(address: str | None = None, namespace: str | None = None) -> 
 
 
 async def connect(address: str | None = None, namespace: str | None = None) -> Client:
-    """Connect to Temporal; the error names the address on failure."""
+    """Connect to Temporal; on failure one line names the address and the cause."""
     config = connect_config(address, namespace)
     try:
         return await Client.connect(**config)
     except Exception as exc:
         target = config["target_host"]
-        hint = "" if os.environ.get("TEMPORAL_ADDRESS") else " (set TEMPORAL_ADDRESS)"
-        raise ConnectionError(f"cannot connect to Temporal at {target}{hint}: {exc}") from None
+        source = (
+            "--address"
+            if address
+            else ("TEMPORAL_ADDRESS" if os.environ.get("TEMPORAL_ADDRESS") else "the default")
+        )
+        raise ConnectionError(
+            f"cannot connect to Temporal at {target} (from {source}): {_cause(exc)}; is the server "
+            "running, and are TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TLS right?"
+        ) from None
+
+
+def _cause(exc: Exception) -> str:
+    """The readable part of a connection error from the Rust core."""
+    text = str(exc)
+    found = re.search(r'message: "([^"]+)"', text)
+    if found:
+        return found.group(1)
+    return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -129,3 +129,12 @@ def test_test_run_prints_the_step_timeline(tmp_path: Path) -> None:
     assert stubbed.returncode == 0 and "stubbed" in stubbed.stdout
     bad = _run("test-run", "nope", cwd=tmp_path)
     assert bad.returncode == 1 and "no function 'nope'" in bad.stderr
+
+
+def test_worker_with_a_bad_address_fails_with_one_clear_line(tmp_path: Path) -> None:
+    _functions_dir(tmp_path, "cli-bad")
+    out = _run("worker", "--address", "127.0.0.1:1", cwd=tmp_path)
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot connect to Temporal at 127.0.0.1:1" in lines[0]
+    assert "Traceback" not in out.stderr
