@@ -73,7 +73,22 @@ def _parser() -> argparse.ArgumentParser:
     add_temporal(worker)
     worker.add_argument("--no-schedules", action="store_true", help="do not sync cron schedules")
     worker.add_argument(
-        "--max-concurrent-steps", type=int, default=WorkerSettings.max_concurrent_steps
+        "--max-concurrent-steps",
+        type=int,
+        default=WorkerSettings.max_concurrent_steps,
+        help=f"step activities run at once (default {WorkerSettings.max_concurrent_steps})",
+    )
+    worker.add_argument(
+        "--max-concurrent-workflow-tasks",
+        type=int,
+        default=WorkerSettings.max_concurrent_workflow_tasks,
+        help=f"orchestrator tasks at once (default {WorkerSettings.max_concurrent_workflow_tasks})",
+    )
+    worker.add_argument(
+        "--graceful-shutdown",
+        type=float,
+        default=WorkerSettings.graceful_shutdown.total_seconds(),
+        help="seconds running steps get to finish on SIGTERM before they are handed back (default 10)",
     )
 
     send = sub.add_parser("send", help="send an event")
@@ -215,7 +230,11 @@ async def _worker(args: argparse.Namespace) -> int:
         for app in apps:
             _print_sync(await sync_schedules(client, app))
     print(f"Worker for {len(functions)} function(s) on {client.service_client.config.target_host}")
-    settings = WorkerSettings(max_concurrent_steps=args.max_concurrent_steps)
+    settings = WorkerSettings(
+        max_concurrent_steps=args.max_concurrent_steps,
+        max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
+        graceful_shutdown=timedelta(seconds=args.graceful_shutdown),
+    )
     await run_workers(client, apps, settings=settings, stop=_stop_event())
     return 0
 
