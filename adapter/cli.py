@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 import sys
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
