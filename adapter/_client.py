@@ -29,6 +29,7 @@ from ._search import missing_search_attributes, run_search_attributes
 from ._workflow import FAILED_EVENT, run_input
 
 GATE_WORKFLOW = "adapter.gate"
+MAX_WORKFLOW_ID_BYTES = 1000  # Temporal's limit.maxIDLength
 IDEMPOTENCY_PERIOD = timedelta(hours=24)
 
 EventInput = Event | Mapping[str, Any] | Sequence[Event | Mapping[str, Any]]
@@ -242,8 +243,22 @@ class Inngest:
         await self._dispatch(client, prepared)
         return [e.id for e in prepared]
 
+    def check_ids(self, events: list[Event]) -> None:
+        """Refuse events whose names would make workflow ids longer than Temporal allows."""
+        for i, event in enumerate(events):
+            if (
+                len(hub_id(self.app_id, event.name).encode("utf-8", "surrogatepass"))
+                > MAX_WORKFLOW_ID_BYTES
+            ):
+                where = "event" if len(events) == 1 else f"event[{i}]"
+                raise EventValidationError(
+                    f"{where}.name is too long in UTF-8 bytes for a Temporal workflow id "
+                    f"(at most {MAX_WORKFLOW_ID_BYTES} bytes with the app prefix); shorten it"
+                )
+
     def _prepare(self, events: EventInput, *, allow_reserved: bool = False) -> list[Event]:
         prepared = prepare_events(events, allow_reserved=allow_reserved)
+        self.check_ids(prepared)
         for i, event in enumerate(prepared):
             size = json_size(event.model_dump())
             if size > self.payload_limit:

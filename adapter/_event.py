@@ -13,6 +13,7 @@ from ._errors import EventValidationError
 from ._ids import new_ulid
 
 MAX_NAME_LENGTH = 512
+MAX_ID_BYTES = 512
 # 1980-01-01 and 2100-01-01 in ms, the bounds Inngest's Event API applies to ts.
 MIN_TS_MS = 315532800000
 MAX_TS_MS = 4102444800000
@@ -107,8 +108,19 @@ def prepare_events(
             )
         if not event.id:
             event.id = new_ulid(now)
+        elif len(event.id.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES:
+            raise EventValidationError(
+                f"{where}id is longer than {MAX_ID_BYTES} bytes; use a shorter id (it becomes "
+                "part of Temporal workflow ids)"
+            )
         try:
-            json.dumps(event.data, allow_nan=False)
+            # Temporal encodes payloads as UTF-8: a lone surrogate would fail there.
+            json.dumps(event.model_dump(), allow_nan=False, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise EventValidationError(
+                f"{where.rstrip('.') or 'event'} contains text that is not valid UTF-8 (a lone "
+                "surrogate such as \\ud800); send proper Unicode strings"
+            ) from None
         except (TypeError, ValueError) as exc:
             raise EventValidationError(
                 f"{where}data is not JSON-serializable ({exc}); use str, int, float, bool, "

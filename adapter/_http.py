@@ -179,6 +179,12 @@ class EventAPI:
         """``POST /e/`` without a key: 401, as in Inngest."""
         return self._answer(401, [], _key_message(""))
 
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        """A key no route matches (e.g. one with a newline) is an unknown key: 401."""
+        if request.method == "POST" and request.url.path.startswith("/e/"):
+            return self._answer(401, [], _key_message("?"))
+        return self._answer(404, [], f"no such endpoint: {request.method} {request.url.path}")
+
     async def health(self, request: Request) -> Response:
         """``GET /health``: 200 while every app's Temporal answers, 503 otherwise."""
         try:
@@ -242,6 +248,8 @@ class EventAPI:
             decoded = json.loads(body, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise EventAPIError(400, f"malformed JSON in request body: {exc}") from None
+        except RecursionError:
+            raise EventAPIError(400, "request body is nested too deeply to be an event") from None
         single = isinstance(decoded, dict)
         if single:
             items: list[Any] = [decoded]
@@ -262,8 +270,12 @@ class EventAPI:
         raws = [self._normalize(item, None if single else i, seed) for i, item in enumerate(items)]
         try:
             events = prepare_events(raws[0] if single else raws)
+            for app in self.apps:
+                app.check_ids(events)
         except EventValidationError as exc:
             raise EventAPIError(400, f"event {exc}" if single else str(exc)) from None
+        except RecursionError:
+            raise EventAPIError(400, "event data is nested too deeply") from None
         for i, event in enumerate(events):
             size = json_size(event.model_dump())
             if size > self.max_event_bytes:
@@ -432,11 +444,13 @@ def create_app(
     )
     app = Starlette(
         routes=[
-            Route("/e/{event_key}", api.receive, methods=["POST"]),
+            # :path so that a key with an encoded "/" still gets Inngest's 401, not a 404.
+            Route("/e/{event_key:path}", api.receive, methods=["POST"]),
             Route("/e/", api.missing_key, methods=["POST"]),
             Route("/e", api.missing_key, methods=["POST"]),
             Route("/health", api.health, methods=["GET"]),
         ],
+        exception_handlers={404: api.not_found},
         # As Inngest's Event API: browsers may send events from any origin.
         middleware=[
             Middleware(

@@ -1,0 +1,665 @@
+"""Latency to the first step, sustained throughput and worker memory: adapter vs raw temporalio.
+
+One Temporal dev server, started with the same fast-dispatch flags as the tests and
+``bench/steps.py`` (and the adapter's search attributes, as ``make dev`` registers
+them); adapter and raw temporalio workers run side by side in this process with the
+same limits (``WorkerSettings()``), on separate task queues.
+
+1. **Event → first step.** Adapter: ``app.send`` until the body of the function's first
+   ``step.run`` starts (``time.perf_counter`` recorded in the body). Raw: before
+   ``client.start_workflow`` until the workflow's first activity starts. Runs one at a
+   time, each awaited to the end before the next; variants alternate. Target: adapter
+   p50 and p95 ≤ 1.2 × raw. A diagnostic variant sends with ``event_hub=False``.
+2. **Sustained events/s, 3 steps per run.** N events at once: through ``send`` (batches
+   of 100, concurrently), through the HTTP Event API (``EventServer`` on a real socket +
+   httpx, 10 concurrent POSTs), and raw (N ``start_workflow`` calls, 64 at a time, as
+   ``send`` allows itself), each until Temporal's visibility counts N completed runs
+   (polled every 0.1 s). Rounds rotate the variants.
+3. **Worker memory per 1,000 in-flight runs.** A child process per variant runs a
+   worker, finishes 20 warm-up runs, reads its RSS (``/proc/self/status`` VmRSS), starts
+   1,000 runs that do one step and then sleep an hour (``step.sleep`` /
+   ``workflow.sleep``), waits until all of them sleep, and reads its RSS again.
+
+    .venv/bin/python bench/throughput.py            # a few minutes on 2 cores
+    .venv/bin/python bench/throughput.py --quick    # smaller, for a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from temporalio import activity, workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+from temporalio.common import RetryPolicy
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from adapter import Context, Inngest, WorkerSettings, build_worker
+from adapter._devserver import FAST_DISPATCH_FLAGS, temporal_cli
+from adapter._http import EventServer, create_app
+from adapter._search import ALL_KEYS
+
+LATENCY_TARGET = 1.2
+RAW_QUEUE = "bench-tp-raw"
+START_CONCURRENCY = 64  # what Inngest.send allows itself (adapter/_client.py)
+HTTP_REQUESTS = 10
+KEY = "bench-key"
+
+# Same settings the adapter gives its steps (defaults: 4 retries, 2 h steps, 10 s heartbeat).
+STEP_TIMEOUT = timedelta(hours=2)
+RAW_RETRY = RetryPolicy(maximum_attempts=5)
+
+# Step bodies and activities record here (one process: perf_counter is comparable).
+FIRST_STEP_AT: dict[str, float] = {}
+STEPS_RUN: dict[str, int] = {}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- raw temporalio -------------------------------------------------------------------
+
+
+@activity.defn(name="bench-tp-mark")
+async def raw_mark(key: str) -> str:
+    """First activity: note when it started."""
+    FIRST_STEP_AT.setdefault(key, time.perf_counter())
+    return key
+
+
+@activity.defn(name="bench-tp-noop")
+async def raw_noop(i: int) -> int:
+    """A trivial step."""
+    STEPS_RUN["raw"] = STEPS_RUN.get("raw", 0) + 1
+    return i
+
+
+@workflow.defn(name="bench-tp-first", sandboxed=False)
+class RawFirst:
+    """One activity that marks its start."""
+
+    @workflow.run
+    async def run(self, key: str) -> str:
+        return await workflow.execute_activity(
+            raw_mark, key, start_to_close_timeout=STEP_TIMEOUT, retry_policy=RAW_RETRY
+        )
+
+
+@workflow.defn(name="bench-tp-three", sandboxed=False)
+class RawThree:
+    """Three trivial activities in sequence."""
+
+    @workflow.run
+    async def run(self, n: int) -> int:
+        total = n
+        for _ in range(3):
+            total = await workflow.execute_activity(
+                raw_noop, total + 1, start_to_close_timeout=STEP_TIMEOUT, retry_policy=RAW_RETRY
+            )
+        return total
+
+
+@workflow.defn(name="bench-tp-nap", sandboxed=False)
+class RawNap:
+    """One activity, then an hour's durable sleep."""
+
+    @workflow.run
+    async def run(self, n: int) -> int:
+        await workflow.execute_activity(
+            raw_noop, n, start_to_close_timeout=STEP_TIMEOUT, retry_policy=RAW_RETRY
+        )
+        await workflow.sleep(timedelta(hours=1))
+        return n
+
+
+def raw_worker(client: Client, settings: WorkerSettings, task_queue: str = RAW_QUEUE) -> Worker:
+    """Raw workflows with the adapter worker's limits (as bench/steps.py)."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[RawFirst, RawThree, RawNap],
+        activities=[raw_mark, raw_noop],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        max_concurrent_activities=settings.max_concurrent_steps,
+        max_concurrent_local_activities=settings.max_concurrent_steps,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=settings.graceful_shutdown,
+    )
+
+
+# --- the adapter ------------------------------------------------------------------------
+
+
+async def _mark(key: str) -> str:
+    FIRST_STEP_AT.setdefault(key, time.perf_counter())
+    return key
+
+
+async def _noop(counter: str, value: int) -> int:
+    STEPS_RUN[counter] = STEPS_RUN.get(counter, 0) + 1
+    return value
+
+
+async def first_step(ctx: Context) -> str:
+    return str(await ctx.step.run("first", _mark, ctx.event.data["key"]))
+
+
+def three_steps(counter: str) -> Callable[[Context], Awaitable[int]]:
+    async def handler(ctx: Context) -> int:
+        a = await ctx.step.run("one", _noop, counter, int(ctx.event.data["n"]))
+        b = await ctx.step.run("two", _noop, counter, int(a) + 1)
+        return int(await ctx.step.run("three", _noop, counter, int(b) + 1))
+
+    return handler
+
+
+async def nap(ctx: Context) -> int:
+    n = await ctx.step.run("before", _noop, "adapter", int(ctx.event.data["n"]))
+    await ctx.step.sleep("nap", "1h")
+    return int(n)
+
+
+def define_app(client: Client, *, event_hub: bool, rounds: int) -> Inngest:
+    """Functions: ``first`` (latency), ``tp-<variant>-<round>`` (throughput), ``nap``."""
+    app = Inngest(
+        app_id=f"bench-{uuid.uuid4().hex[:8]}", temporal_client=client, event_hub=event_hub
+    )
+    app.create_function(id="first", event="bench/first")(first_step)
+    for variant in ("send", "http"):
+        for r in range(rounds):
+            fn_id = f"tp-{variant}-{r}"
+            app.create_function(id=fn_id, event=f"bench/{fn_id}")(three_steps(fn_id))
+    app.create_function(id="nap", event="bench/nap")(nap)
+    return app
+
+
+# --- 1. event → first step ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LatencySample:
+    """One run: event → first step, and until send / start_workflow returned."""
+
+    seconds: float
+    accepted: float
+    workflow_id: str
+
+
+LatencyRunner = Callable[[], Awaitable[LatencySample]]
+
+
+def adapter_latency(client: Client, app: Inngest) -> LatencyRunner:
+    async def run() -> LatencySample:
+        key = uuid.uuid4().hex
+        start = time.perf_counter()
+        [event_id] = await app.send({"name": "bench/first", "data": {"key": key}})
+        accepted = time.perf_counter() - start
+        workflow_id = f"{app.app_id}:first:{event_id}"
+        assert await client.get_workflow_handle(workflow_id).result() == key
+        return LatencySample(FIRST_STEP_AT.pop(key) - start, accepted, workflow_id)
+
+    return run
+
+
+def raw_latency(client: Client) -> LatencyRunner:
+    async def run() -> LatencySample:
+        key = uuid.uuid4().hex
+        workflow_id = f"bench-first-{key}"
+        start = time.perf_counter()
+        handle = await client.start_workflow(
+            RawFirst.run, key, id=workflow_id, task_queue=RAW_QUEUE
+        )
+        accepted = time.perf_counter() - start
+        assert await handle.result() == key
+        return LatencySample(FIRST_STEP_AT.pop(key) - start, accepted, workflow_id)
+
+    return run
+
+
+def _pct(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+async def measure_latency(
+    runners: dict[str, LatencyRunner], samples: int, warmup: int
+) -> dict[str, list[LatencySample]]:
+    for _ in range(warmup):
+        for run in runners.values():
+            await run()
+    names = list(runners)
+    got: dict[str, list[LatencySample]] = {name: [] for name in names}
+    for i in range(samples):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            got[name].append(await runners[name]())
+    return got
+
+
+def _event_ms(event: HistoryEvent) -> float:
+    return float(event.event_time.ToNanoseconds()) / 1e6
+
+
+async def server_side_ms(client: Client, samples: Sequence[LatencySample]) -> float:
+    """Median, from history timestamps, of WorkflowExecutionStarted → first ActivityTaskScheduled."""
+    gaps = []
+    for sample in samples:
+        history = await client.get_workflow_handle(sample.workflow_id).fetch_history()
+        events = list(history.events)
+        scheduled = next(
+            e for e in events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        )
+        gaps.append(_event_ms(scheduled) - _event_ms(events[0]))
+    return statistics.median(gaps)
+
+
+# --- 2. sustained throughput ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Throughput:
+    events: int
+    accepted_s: float  # until every send / POST / start_workflow returned
+    done_s: float  # until visibility counted every run completed
+
+    @property
+    def per_second(self) -> float:
+        return self.events / self.done_s
+
+
+async def _wait_completed(client: Client, query: str, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        count = (await client.count_workflows(f"{query} AND ExecutionStatus = 'Completed'")).count
+        if count >= n:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{count}/{n} runs completed for {query}")
+        await asyncio.sleep(0.1)
+
+
+async def throughput_send(client: Client, app: Inngest, fn_id: str, n: int) -> Throughput:
+    events = [{"name": f"bench/{fn_id}", "data": {"n": i}} for i in range(n)]
+    start = time.perf_counter()
+    await asyncio.gather(*(app.send(events[i : i + 100]) for i in range(0, n, 100)))
+    accepted = time.perf_counter() - start
+    query = f"WorkflowType = '{fn_id}' AND TaskQueue = '{app.task_queue}'"
+    await _wait_completed(client, query, n, 600)
+    return Throughput(n, accepted, time.perf_counter() - start)
+
+
+async def throughput_http(client: Client, app: Inngest, url: str, fn_id: str, n: int) -> Throughput:
+    events = [{"name": f"bench/{fn_id}", "data": {"n": i}} for i in range(n)]
+    size = -(-n // HTTP_REQUESTS)
+    async with httpx.AsyncClient(base_url=url, timeout=300) as http:
+        start = time.perf_counter()
+        answers = await asyncio.gather(
+            *(http.post(f"/e/{KEY}", json=events[i : i + size]) for i in range(0, n, size))
+        )
+        accepted = time.perf_counter() - start
+    for answer in answers:
+        answer.raise_for_status()
+    query = f"WorkflowType = '{fn_id}' AND TaskQueue = '{app.task_queue}'"
+    await _wait_completed(client, query, n, 600)
+    return Throughput(n, accepted, time.perf_counter() - start)
+
+
+async def throughput_raw(client: Client, prefix: str, n: int) -> Throughput:
+    limit = asyncio.Semaphore(START_CONCURRENCY)
+
+    async def start_one(i: int) -> None:
+        async with limit:
+            await client.start_workflow(RawThree.run, i, id=f"{prefix}{i}", task_queue=RAW_QUEUE)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(start_one(i) for i in range(n)))
+    accepted = time.perf_counter() - start
+    await _wait_completed(client, f"WorkflowId STARTS_WITH '{prefix}'", n, 600)
+    return Throughput(n, accepted, time.perf_counter() - start)
+
+
+# --- 3. memory per 1,000 in-flight runs (in a child process per variant) ------------------------
+
+
+def rss_kib() -> int:
+    """Resident set size of this process, from /proc/self/status."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+async def _wait_steps(counter: str, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while STEPS_RUN.get(counter, 0) < n:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{STEPS_RUN.get(counter, 0)}/{n} first steps ran")
+        await asyncio.sleep(0.1)
+
+
+async def _wait_running_idle(client: Client, query: str, n: int, timeout: float) -> None:
+    """Until n runs exist and none has a pending workflow task or activity (all asleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = (await client.count_workflows(f"{query} AND ExecutionStatus = 'Running'")).count
+        if running >= n:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{running}/{n} runs running")
+        await asyncio.sleep(0.2)
+    # The last step's completion is followed by one workflow task that starts the timer.
+    await asyncio.sleep(3)
+
+
+async def memory_child(variant: str, address: str, runs: int) -> dict[str, Any]:
+    client = await Client.connect(address)
+    settings = WorkerSettings()
+    tag = uuid.uuid4().hex[:8]
+    adapter = variant.startswith("adapter")
+    if adapter:
+        app = define_app(client, event_hub=variant == "adapter", rounds=0)
+        worker, threads = build_worker(client, app, settings)
+    else:
+        queue = f"{RAW_QUEUE}-mem-{tag}"
+        worker, threads = raw_worker(client, settings, queue), None
+    async with worker:
+        # Warm-up: imports, connections, caches of a finished run.
+        if adapter:
+            for i in range(20):
+                [eid] = await app.send({"name": "bench/first", "data": {"key": f"w{i}"}})
+                await client.get_workflow_handle(f"{app.app_id}:first:{eid}").result()
+        else:
+            for i in range(20):
+                await client.execute_workflow(
+                    RawFirst.run, f"w{i}", id=f"bench-mem-w-{tag}-{i}", task_queue=queue
+                )
+        FIRST_STEP_AT.clear()
+        gc.collect()
+        await asyncio.sleep(1)
+        before = rss_kib()
+        started = time.perf_counter()
+        if adapter:
+            events = [{"name": "bench/nap", "data": {"n": i}} for i in range(runs)]
+            await asyncio.gather(*(app.send(events[i : i + 100]) for i in range(0, runs, 100)))
+            await _wait_steps("adapter", runs, 600)
+            await _wait_running_idle(
+                client, f"WorkflowType = 'nap' AND TaskQueue = '{app.task_queue}'", runs, 600
+            )
+        else:
+            limit = asyncio.Semaphore(START_CONCURRENCY)
+
+            async def start_one(i: int) -> None:
+                async with limit:
+                    await client.start_workflow(
+                        RawNap.run, i, id=f"bench-mem-{tag}-{i}", task_queue=queue
+                    )
+
+            await asyncio.gather(*(start_one(i) for i in range(runs)))
+            await _wait_steps("raw", runs, 600)
+            await _wait_running_idle(
+                client, f"WorkflowId STARTS_WITH 'bench-mem-{tag}-'", runs, 600
+            )
+        settle = time.perf_counter() - started
+        gc.collect()
+        await asyncio.sleep(1)
+        after = rss_kib()
+    if threads is not None:
+        threads.shutdown(wait=False)
+    return {
+        "variant": variant,
+        "runs": runs,
+        "rss_before_kib": before,
+        "rss_after_kib": after,
+        "seconds_to_all_asleep": round(settle, 1),
+    }
+
+
+def run_memory_child(variant: str, address: str, runs: int) -> dict[str, Any]:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--memory-child",
+            variant,
+            "--address",
+            address,
+            "--memory-runs",
+            str(runs),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"memory child {variant} failed:\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+# --- the benchmark ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Point file descriptor 1 at stderr, so that child processes started here inherit it."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _load() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+async def bench(args: argparse.Namespace) -> None:
+    log(f"load average before: {_load()}; {os.cpu_count()} cores")
+    log("starting the Temporal dev server ...")
+    with _stdout_to_stderr():
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=temporal_cli(),
+            dev_server_extra_args=FAST_DISPATCH_FLAGS,
+            search_attributes=ALL_KEYS,
+            ui=False,
+        )
+    out: list[str] = []
+    try:
+        client = env.client
+        settings = WorkerSettings()
+        app = define_app(client, event_hub=True, rounds=args.rounds)
+        quiet = define_app(client, event_hub=False, rounds=args.rounds)
+        worker, threads = build_worker(client, app, settings)
+        quiet_worker, quiet_threads = build_worker(client, quiet, settings)
+        api = create_app([app], event_keys={KEY})
+        async with (
+            worker,
+            quiet_worker,
+            raw_worker(client, settings),
+            EventServer(api, port=0) as server,
+        ):
+            # 1. latency
+            log(f"latency: {args.samples} runs per variant after {args.warmup} warm-up ...")
+            lat = await measure_latency(
+                {
+                    "adapter": adapter_latency(client, app),
+                    "raw": raw_latency(client),
+                    "adapter, event_hub=False": adapter_latency(client, quiet),
+                },
+                args.samples,
+                args.warmup,
+            )
+            server_ms = {name: await server_side_ms(client, got) for name, got in lat.items()}
+            out += latency_table(lat, server_ms)
+            # 2. throughput
+            tps: dict[str, list[Throughput]] = {"send": [], "http": [], "raw": [], "quiet": []}
+            for r in range(args.rounds):
+                order = ["raw", "send", "http", "quiet"]
+                order = order[r % 4 :] + order[: r % 4]
+                for name in order:
+                    log(f"throughput round {r + 1}/{args.rounds}: {name}, {args.events} events ...")
+                    if name == "raw":
+                        result = await throughput_raw(client, f"bench-tp-{r}-", args.events)
+                    elif name == "send":
+                        result = await throughput_send(client, app, f"tp-send-{r}", args.events)
+                    elif name == "quiet":
+                        result = await throughput_send(client, quiet, f"tp-send-{r}", args.events)
+                    else:
+                        result = await throughput_http(
+                            client, app, server.url, f"tp-http-{r}", args.events
+                        )
+                    log(
+                        f"  {name}: accepted in {result.accepted_s:.1f} s, "
+                        f"done in {result.done_s:.1f} s = {result.per_second:.1f} events/s"
+                    )
+                    tps[name].append(result)
+            out += ["", *throughput_table(tps)]
+        threads.shutdown(wait=False)
+        quiet_threads.shutdown(wait=False)
+        # 3. memory, each variant in its own process
+        address = client.service_client.config.target_host
+        mem = []
+        for variant in ("raw", "adapter", "adapter, event_hub=False"):
+            log(f"memory: {variant}, {args.memory_runs} sleeping runs in a child process ...")
+            mem.append(run_memory_child(variant, address, args.memory_runs))
+            log(f"  {mem[-1]}")
+        out += ["", *memory_table(mem)]
+    finally:
+        await env.shutdown()
+    log(f"load average after: {_load()}")
+    print("\n".join(out))
+
+
+def latency_table(lat: dict[str, list[LatencySample]], server_ms: dict[str, float]) -> list[str]:
+    def pct(name: str, q: float) -> float:
+        return _pct([x.seconds for x in lat[name]], q)
+
+    raw50, raw95 = pct("raw", 0.5), pct("raw", 0.95)
+    lines = [
+        "| event → first step | runs | p50 ms | p95 ms | p50 / raw | p95 / raw "
+        "| send / start returned, p50 ms | server: started → 1st activity scheduled, p50 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, values in lat.items():
+        p50, p95 = pct(name, 0.5), pct(name, 0.95)
+        accepted = _pct([x.accepted for x in values], 0.5)
+        lines.append(
+            f"| {name} | {len(values)} | {p50 * 1000:.1f} | {p95 * 1000:.1f} "
+            f"| {p50 / raw50:.2f} | {p95 / raw95:.2f} | {accepted * 1000:.1f} "
+            f"| {server_ms[name]:.1f} |"
+        )
+    a50, a95 = pct("adapter", 0.5) / raw50, pct("adapter", 0.95) / raw95
+    verdict = "MET" if max(a50, a95) <= LATENCY_TARGET else "NOT MET"
+    lines += [
+        "",
+        f"Target adapter ≤ {LATENCY_TARGET:.1f} × raw at p50 and p95: {verdict} "
+        f"(p50 ×{a50:.2f}, p95 ×{a95:.2f}).",
+    ]
+    return lines
+
+
+def throughput_table(tps: dict[str, list[Throughput]]) -> list[str]:
+    labels = {
+        "send": "adapter, `send` (batches of 100)",
+        "http": f"adapter, HTTP Event API ({HTTP_REQUESTS} concurrent POSTs)",
+        "raw": f"raw temporalio, start_workflow ({START_CONCURRENCY} at a time)",
+        "quiet": "adapter, `send`, event_hub=False (diagnostic)",
+    }
+    raw = statistics.median(t.per_second for t in tps["raw"])
+    lines = [
+        "| 3-step runs | events | accepted in s | all done in s | events/s (median) "
+        "| events/s per round | / raw |",
+        "|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for name in ("send", "http", "raw", "quiet"):
+        results = tps[name]
+        rate = statistics.median(t.per_second for t in results)
+        lines.append(
+            f"| {labels[name]} | {results[0].events:,} "
+            f"| {statistics.median(t.accepted_s for t in results):.1f} "
+            f"| {statistics.median(t.done_s for t in results):.1f} | {rate:.1f} "
+            f"| {', '.join(f'{t.per_second:.1f}' for t in results)} | {rate / raw:.2f} |"
+        )
+    return lines
+
+
+def memory_table(mem: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| worker process | in-flight runs | RSS before MiB | RSS after MiB "
+        "| delta MiB per 1,000 runs | KiB per run | s until all asleep |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m in mem:
+        delta = m["rss_after_kib"] - m["rss_before_kib"]
+        lines.append(
+            f"| {m['variant']} | {m['runs']:,} | {m['rss_before_kib'] / 1024:.1f} "
+            f"| {m['rss_after_kib'] / 1024:.1f} | {delta / 1024 * 1000 / m['runs']:.1f} "
+            f"| {delta / m['runs']:.1f} | {m['seconds_to_all_asleep']} |"
+        )
+    return lines
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--samples", type=int, default=100, help="latency runs per variant")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed latency runs per variant")
+    parser.add_argument("--events", type=int, default=500, help="events per throughput round")
+    parser.add_argument("--rounds", type=int, default=2, help="throughput rounds per variant")
+    parser.add_argument(
+        "--memory-runs", type=int, default=1000, help="sleeping runs for the memory figure"
+    )
+    parser.add_argument("--quick", action="store_true", help="20 samples, 100 events, 1 round")
+    parser.add_argument(
+        "--memory-child",
+        choices=["adapter", "adapter, event_hub=False", "raw"],
+        help=argparse.SUPPRESS,
+    )
+    parser.add_argument("--address", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.samples, args.warmup, args.events, args.rounds = 20, 2, 100, 1
+        args.memory_runs = min(args.memory_runs, 200)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    if args.memory_child:
+        result = asyncio.run(memory_child(args.memory_child, args.address, args.memory_runs))
+        print(json.dumps(result), flush=True)
+    else:
+        asyncio.run(bench(args))
+
+
+if __name__ == "__main__":
+    main()
+    # The Temporal client's native runtime can abort while the interpreter finalizes
+    # (PyGILState_Release, temporalio/sdk-python#300); all is done, so leave at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
