@@ -152,6 +152,10 @@ class FunctionActivities:
         except StepFailed as failed:
             raise to_application_error(failed.error, failed.step_id) from failed.error
         except HandlerFailed as failed:
+            if inp.get("hint"):
+                # The hinted first step was not reached: the orchestrator calls the
+                # handler the usual way, with the handler's own retries.
+                return {}
             raise to_application_error(failed.error) from failed.error
         wire = outcome.to_wire()
         try:

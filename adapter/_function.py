@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from ._config import Backoff, FunctionConfig, Trigger, TriggerCron, TriggerEvent
 from ._errors import ConfigError
+from ._first_step import first_step_id
 
 if TYPE_CHECKING:
     from ._client import Inngest
@@ -27,6 +28,7 @@ class Function:
         self.config = config
         self.handler = handler
         self.logger = logging.getLogger(f"adapter.fn.{config.id}")
+        self.first_step = first_step_id(handler)
 
     @property
     def id(self) -> str:
@@ -67,6 +69,7 @@ class Function:
         timeouts = cfg.timeouts
         return {
             "search_attributes": search_attributes,
+            "first_step": self.first_step,
             "retries": cfg.retries,
             "backoff": self.backoff.to_wire(),
             "step_timeout": cfg.step_timeout.total_seconds(),

@@ -249,7 +249,14 @@ class FunctionRun:
                     "if": rule.get("if"),
                 },
             )
-        plan: list[dict[str, Any]] | None = None
+        # A handler whose first statement is a step with a literal id: schedule that
+        # step at once instead of calling the handler to find it (adapter/_first_step.py).
+        hint = self._opts.get("first_step")
+        plan: list[dict[str, Any]] | None = (
+            [{"kind": "run", "id": hint, "opts": {"hint": True}}]
+            if hint and not self._order
+            else None
+        )
         while True:
             outcome: dict[str, Any] | None
             if plan is None:
@@ -287,11 +294,13 @@ class FunctionRun:
         if entry is not None:
             self._record(plan[winner]["id"], entry)
 
-    def _activity_input(self, target: str | None) -> dict[str, Any]:
+    def _activity_input(self, target: str | None, hint: bool = False) -> dict[str, Any]:
         # Function, workflow and run ids reach the activity through activity.info().
         inp: dict[str, Any] = {"memo_len": len(self._order)}
         if target is not None:
             inp["target"] = target
+        if hint:
+            inp["hint"] = True
         return inp
 
     def _record(self, step_id: str, entry: dict[str, Any], completed_ms: int | None = None) -> None:
@@ -325,7 +334,9 @@ class FunctionRun:
         completed_ms: int | None = None
         if kind == "run":
             async with self._concurrency_slot(step_id):
-                entry, outcome = await self._run_step(step_id)
+                entry, outcome = await self._run_step(
+                    step_id, bool(planned.get("opts", {}).get("hint"))
+                )
             if outcome is not None and outcome.get("executed"):
                 completed_ms = outcome["executed"].get("completed_ms")
         elif kind == "sleep":
@@ -346,11 +357,13 @@ class FunctionRun:
             self._race_entries[step_id] = entry
         return outcome
 
-    async def _run_step(self, step_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    async def _run_step(
+        self, step_id: str, hint: bool = False
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         try:
             outcome: dict[str, Any] = await workflow.execute_activity(
                 RUN_STEP_ACTIVITY,
-                self._activity_input(step_id),
+                self._activity_input(step_id, hint),
                 activity_id=step_id,
                 summary=step_id,
                 start_to_close_timeout=timedelta(seconds=self._opts["step_timeout"]),

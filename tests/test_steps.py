@@ -347,3 +347,38 @@ async def test_logger_logs_each_line_once_on_the_worker(
         await handle.result()
     lines = [r.message for r in caplog.records if r.name == "adapter.fn.chatty"]
     assert lines == ["start", "between", "end"]
+
+
+async def test_a_literal_first_step_is_scheduled_without_calling_the_handler_first(
+    client: Client,
+) -> None:
+    app = make_app(client)
+
+    @app.create_function(id="hinted", event="test/hinted")
+    async def hinted(ctx: Any) -> Any:
+        first = await ctx.step.run("first", lambda: 1)
+        return await ctx.step.run("second", lambda: first + 1)
+
+    @app.create_function(id="misled", event="test/misled")
+    async def misled(ctx: Any) -> Any:
+        value = await ctx.step.run("real-first", lambda: 10)
+        return await ctx.step.run("then", lambda: value + 1)
+
+    assert hinted.first_step == "first" and misled.first_step == "real-first"
+    misled.first_step = "not-the-first"  # as if the code changed while runs were queued
+
+    async with running(client, app):
+        handle = await _run(client, app, "hinted")
+        assert await handle.result() == 2
+        wrong = await _run(client, app, "misled")
+        assert await wrong.result() == 11
+    history = await handle.fetch_history()
+    markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    assert markers == []  # no local activity: the first step was known
+    assert [a for a, _ in await _scheduled_activities(handle)] == ["first", "second"]
+    # A wrong hint costs one activity that runs nothing, then the usual path.
+    assert [a for a, _ in await _scheduled_activities(wrong)] == [
+        "not-the-first",
+        "real-first",
+        "then",
+    ]
