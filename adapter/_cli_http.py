@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +18,7 @@ from ._http import (
     configured_event_keys,
     serve_events,
 )
+from ._worker import stop_on_signals
 
 
 async def _serve(args: argparse.Namespace) -> int:
@@ -41,7 +40,7 @@ async def _serve(args: argparse.Namespace) -> int:
     client = await connect(args.address, args.namespace)
     for app in apps:
         app.set_temporal_client(client)
-    stop = _stop_event()
+    stop = stop_on_signals()
     server = serve_events(
         apps,
         host=args.host,
@@ -63,14 +62,6 @@ async def _serve(args: argparse.Namespace) -> int:
         await stop.wait()
     print("Stopped the Event API.")
     return 0
-
-
-def _stop_event() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {"serve": _serve}

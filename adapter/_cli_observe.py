@@ -8,10 +8,11 @@ adapter keeps no database of its own. Every command takes ``--address`` /
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -125,18 +126,25 @@ async def runs_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _unknown_run(client: Client, run_id: str) -> Iterator[None]:
+    """Turn Temporal's NOT_FOUND for a run into a one-line error naming it."""
+    try:
+        yield
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise ObserveError(
+                f"no run with workflow id {run_id!r} in namespace {client.namespace!r}"
+            ) from None
+        raise
+
+
 @_friendly("run")
 async def run_command(args: argparse.Namespace) -> int:
     """``adapter run RUN_ID``: the run's event, step timeline, what it waits on, its outcome."""
     client = await _client(args)
-    try:
+    with _unknown_run(client, args.run_id):
         view = await load_run(client, args.run_id)
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise ObserveError(
-                f"no run with workflow id {args.run_id!r} in namespace {client.namespace!r}"
-            ) from None
-        raise
     url = run_url(ui_base(args.ui), client.namespace, view.workflow_id)
     if args.json:
         _print(to_json(view.to_json(url)))
@@ -336,14 +344,8 @@ async def replay_run(client: Client, workflow_id: str) -> dict[str, Any]:
 async def replay_command(args: argparse.Namespace) -> int:
     """``adapter replay RUN_ID``: run the function again with the same event(s)."""
     client = await _client(args)
-    try:
+    with _unknown_run(client, args.run_id):
         started = await replay_run(client, args.run_id)
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise ObserveError(
-                f"no run with workflow id {args.run_id!r} in namespace {client.namespace!r}"
-            ) from None
-        raise
     started["ui_url"] = run_url(ui_base(args.ui), client.namespace, started["workflow_id"])
     if args.json:
         _print(to_json(started))

@@ -8,7 +8,6 @@ import importlib
 import json
 import logging
 import os
-import signal
 import sys
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ from ._errors import AdapterError
 from ._function import Function
 from ._schedules import SyncReport, sync_schedules
 from ._search import prepare_namespace
-from ._worker import WorkerSettings, run_workers
+from ._worker import WorkerSettings, run_workers, stop_on_signals
 
 log = logging.getLogger("adapter")
 # Further commands live in their own modules (see _command_modules).
@@ -153,14 +152,6 @@ def _load(path: str) -> tuple[list[Function], list[Inngest]]:
     return functions, apps_of(functions)
 
 
-def _stop_event() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
 def _print_sync(report: SyncReport) -> None:
     for verb in ("created", "updated", "deleted"):
         for sid in getattr(report, verb):
@@ -196,7 +187,7 @@ async def _dev(args: argparse.Namespace) -> int:
             )
         try:
             _print_banner(server, functions)
-            await run_workers(client, apps, stop=_stop_event())
+            await run_workers(client, apps, stop=stop_on_signals())
         finally:
             if events is not None:
                 await events.stop()
@@ -235,7 +226,7 @@ async def _worker(args: argparse.Namespace) -> int:
         max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
         graceful_shutdown=timedelta(seconds=args.graceful_shutdown),
     )
-    await run_workers(client, apps, settings=settings, stop=_stop_event())
+    await run_workers(client, apps, settings=settings, stop=stop_on_signals())
     return 0
 
 
