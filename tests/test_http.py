@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from adapter._http import (
     seeded_event_id,
 )
 from tests.conftest import make_app, running
+from tests.test_cli import _functions_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 JS_DIR = ROOT / "tests" / "js"
@@ -433,25 +433,7 @@ async def test_js_sdk_sends_and_the_run_completes(client: Client) -> None:
 # --- the commands -------------------------------------------------------------------------
 
 
-def _functions_dir(tmp_path: Path, app_id: str) -> Path:
-    pkg = tmp_path / "functions"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "client.py").write_text(
-        f"from adapter import Inngest\ninngest = Inngest(app_id={app_id!r})\n"
-    )
-    (pkg / "greet.py").write_text(
-        textwrap.dedent(
-            """
-            from functions.client import inngest
-
-            @inngest.create_function(id="greet", event="user/created")
-            async def greet(ctx):
-                return await ctx.step.run("hello", lambda: "hi " + ctx.event.data["name"])
-            """
-        )
-    )
-    return pkg
+# The functions folder the CLI tests use: one event function (greet) and one cron.
 
 
 async def _read_until(stream: asyncio.StreamReader, marker: str, seen: list[str]) -> None:
