@@ -430,10 +430,7 @@ async def test_js_sdk_sends_and_the_run_completes(client: Client) -> None:
         assert code == 1 and "401 Event key not found" in err, err
 
 
-# --- the commands -------------------------------------------------------------------------
-
-
-# The functions folder the CLI tests use: one event function (greet) and one cron.
+# --- the commands (functions folder: tests.test_cli._functions_dir) ----------------------
 
 
 async def _read_until(stream: asyncio.StreamReader, marker: str, seen: list[str]) -> None:
