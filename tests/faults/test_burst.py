@@ -9,26 +9,37 @@ from typing import Any
 
 from temporalio.client import Client
 
+from adapter import Inngest
 from tests.conftest import make_app, running
 
 BURST = 1000
 
 
-async def _count(client: Client, query: str) -> int:
+async def count_runs(client: Client, query: str) -> int:
+    """Runs matching a visibility query, counted by Temporal."""
     return (await client.count_workflows(query)).count
 
 
-async def test_burst_of_events_through_send(client: Client) -> None:
+def three_step_app(
+    client: Client, fn_id: str, event: str
+) -> tuple[Inngest, Counter[tuple[str, str]]]:
+    """An app with one 3-step function; the counter records (event id, step) per body run."""
     # The default heartbeat timeout: a burst keeps both cores busy for a while.
     app = make_app(client, heartbeat_timeout=timedelta(seconds=10))
     ran: Counter[tuple[str, str]] = Counter()
 
-    @app.create_function(id="burst", event="burst/go")
+    @app.create_function(id=fn_id, event=event)
     async def burst(ctx: Any) -> Any:
         n = ctx.event.data["n"]
         a = await ctx.step.run("one", lambda: ran.update([(ctx.event.id, "one")]) or n)
         b = await ctx.step.run("two", lambda: ran.update([(ctx.event.id, "two")]) or a + 1)
         return await ctx.step.run("three", lambda: ran.update([(ctx.event.id, "three")]) or b + 1)
+
+    return app, ran
+
+
+async def test_burst_of_events_through_send(client: Client) -> None:
+    app, ran = three_step_app(client, "burst", "burst/go")
 
     query = f"WorkflowType = 'burst' AND TaskQueue = '{app.task_queue}'"
     async with running(client, app):
@@ -36,11 +47,11 @@ async def test_burst_of_events_through_send(client: Client) -> None:
         assert len(set(ids)) == BURST
         done = 0
         for _ in range(600):
-            done = await _count(client, f"{query} AND ExecutionStatus = 'Completed'")
+            done = await count_runs(client, f"{query} AND ExecutionStatus = 'Completed'")
             if done >= BURST:
                 break
             await asyncio.sleep(0.5)
     assert done == BURST
-    assert await _count(client, query) == BURST  # no duplicates, nothing else started
-    assert await _count(client, f"{query} AND ExecutionStatus != 'Completed'") == 0
+    assert await count_runs(client, query) == BURST  # no duplicates, nothing else started
+    assert await count_runs(client, f"{query} AND ExecutionStatus != 'Completed'") == 0
     assert len(ran) == 3 * BURST and set(ran.values()) == {1}

@@ -10,38 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
-from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
 from temporalio.client import Client
 
 from adapter._http import EventServer, create_app
-from tests.conftest import make_app, running
+from tests.conftest import running
+from tests.faults.test_burst import count_runs, three_step_app
 
 BURST = 1000
 REQUESTS = 10
 KEY = "burst-key"
 
 
-async def _count(client: Client, query: str) -> int:
-    return (await client.count_workflows(query)).count
-
-
 @pytest.mark.timeout(300)
 async def test_burst_of_1000_events_over_http(client: Client) -> None:
-    # The default heartbeat timeout: a burst keeps both cores busy for a while.
-    app = make_app(client, heartbeat_timeout=timedelta(seconds=10))
-    ran: Counter[tuple[str, str]] = Counter()
-
-    @app.create_function(id="burst-http", event="burst/http")
-    async def burst(ctx: Any) -> Any:
-        n = ctx.event.data["n"]
-        a = await ctx.step.run("one", lambda: ran.update([(ctx.event.id, "one")]) or n)
-        b = await ctx.step.run("two", lambda: ran.update([(ctx.event.id, "two")]) or a + 1)
-        return await ctx.step.run("three", lambda: ran.update([(ctx.event.id, "three")]) or b + 1)
+    app, ran = three_step_app(client, "burst-http", "burst/http")
 
     per_request = BURST // REQUESTS
     batches = [
@@ -66,7 +51,7 @@ async def test_burst_of_1000_events_over_http(client: Client) -> None:
         assert len(set(ids)) == BURST
         done = 0
         for _ in range(1200):
-            done = await _count(client, f"{query} AND ExecutionStatus = 'Completed'")
+            done = await count_runs(client, f"{query} AND ExecutionStatus = 'Completed'")
             if done >= BURST:
                 break
             await asyncio.sleep(0.25)
@@ -75,8 +60,8 @@ async def test_burst_of_1000_events_over_http(client: Client) -> None:
         f"\n{BURST} events over HTTP: accepted in {accepted:.1f} s, all runs done in {elapsed:.1f} s"
     )
     assert done == BURST
-    assert await _count(client, query) == BURST  # no duplicates, nothing else started
-    assert await _count(client, f"{query} AND ExecutionStatus != 'Completed'") == 0
+    assert await count_runs(client, query) == BURST  # no duplicates, nothing else started
+    assert await count_runs(client, f"{query} AND ExecutionStatus != 'Completed'") == 0
     # Each step ran exactly once per run, for exactly the events the API accepted.
     assert len(ran) == 3 * BURST and set(ran.values()) == {1}
     assert {event_id for event_id, _ in ran} == set(ids)
