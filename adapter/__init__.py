@@ -4,11 +4,12 @@ Define functions with :meth:`Inngest.create_function`, send events with
 :meth:`Inngest.send`, and run them with ``adapter dev`` or ``adapter worker``.
 """
 
-from ._client import Inngest
-from ._config import Backoff, FunctionConfig, TriggerCron, TriggerEvent
-from ._context import Context, ContextSync
-from ._discovery import discover
-from ._errors import (
+from adapter._define.client import Inngest
+from adapter._define.config import Backoff, FunctionConfig, TriggerCron, TriggerEvent
+from adapter._define.discovery import discover
+from adapter._define.event import Event
+from adapter._define.function import Function
+from adapter._errors import (
     AdapterError,
     ConfigError,
     EventValidationError,
@@ -18,10 +19,9 @@ from ._errors import (
     StepError,
     StepOutputError,
 )
-from ._event import Event
-from ._function import Function
-from ._step import Step, StepSync
-from ._worker import WorkerSettings, build_worker, run_workers
+from adapter._execution.context import Context, ContextSync
+from adapter._execution.step import Step, StepSync
+from adapter.worker import WorkerSettings, build_worker, run_workers
 
 __all__ = [
     "AdapterError",

@@ -47,7 +47,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from adapter import Context, Inngest, WorkerSettings, build_worker
-from adapter._devserver import FAST_DISPATCH_FLAGS, temporal_cli
+from adapter._temporal.devserver import FAST_DISPATCH_FLAGS, temporal_cli
 
 SIZES = (1, 10, 100, 1000)
 TARGET_RATIO = 1.10

@@ -12,8 +12,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from adapter import Backoff, Inngest, WorkerSettings, build_worker
-from adapter._devserver import FAST_DISPATCH_FLAGS, temporal_cli
-from adapter._search import ALL_KEYS
+from adapter._temporal.devserver import FAST_DISPATCH_FLAGS, temporal_cli
+from adapter._temporal.search_attributes import ALL_KEYS
 
 
 @pytest.fixture(scope="session")

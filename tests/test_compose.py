@@ -24,8 +24,8 @@ import yaml
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
-from adapter._devserver import temporal_cli
-from adapter._search import ALL_KEYS
+from adapter._temporal.devserver import temporal_cli
+from adapter._temporal.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"

@@ -14,8 +14,8 @@ from adapter import (
     TriggerCron,
     TriggerEvent,
 )
-from adapter._cron import parse_cron
-from adapter._durations import parse_duration
+from adapter._define.cron import parse_cron
+from adapter._define.durations import parse_duration
 
 
 async def noop(ctx: Any) -> None:

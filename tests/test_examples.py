@@ -30,8 +30,8 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
 from adapter import Inngest, TriggerCron, TriggerEvent, discover
-from adapter._client import run_workflow_id
-from adapter._schedules import cron_workflow_id, schedule_id, sync_schedules
+from adapter._define.client import run_workflow_id
+from adapter._temporal.schedules import cron_workflow_id, schedule_id, sync_schedules
 from tests.conftest import running
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from adapter._event import prepare_events
-from adapter._executor import HandlerFailed, RunInfo, StepFailed, execute
+from adapter._define.event import prepare_events
+from adapter._execution.executor import HandlerFailed, RunInfo, StepFailed, execute
 
 LIMIT = 1_000_000
 
@@ -110,7 +110,7 @@ def test_quiet_errors_become_benign_failures() -> None:
     from temporalio.exceptions import ApplicationErrorCategory
 
     from adapter import NonRetriableError, RetryAfterError
-    from adapter._activities import to_application_error
+    from adapter._execution.activities import to_application_error
 
     assert (
         to_application_error(NonRetriableError("x", quiet=True)).category

@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 
 from adapter import NonRetriableError, StepError
-from adapter._step import ParallelMode
+from adapter._execution.step import ParallelMode
 from tests.conftest import make_app, running
 
 

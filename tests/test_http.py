@@ -1,4 +1,4 @@
-"""The Event API (adapter._http) on a real Temporal: statuses, ids, dedupe, both official SDKs."""
+"""The Event API (adapter._http.app) on a real Temporal: statuses, ids, dedupe, both official SDKs."""
 
 from __future__ import annotations
 
@@ -17,14 +17,7 @@ from typing import Any
 import httpx
 import inngest
 import pytest
-from starlette.applications import Starlette
-from temporalio.client import Client
-from temporalio.service import RPCError
-
-from adapter import ConfigError, Inngest
-from adapter._client import run_workflow_id
-from adapter._devserver import free_port
-from adapter._http import (
+from adapter._http.app import (
     MAX_EVENTS,
     SEED_HEADER,
     EventServer,
@@ -32,6 +25,13 @@ from adapter._http import (
     event_keys_from_env,
     seeded_event_id,
 )
+from starlette.applications import Starlette
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from adapter import ConfigError, Inngest
+from adapter._define.client import run_workflow_id
+from adapter._temporal.devserver import free_port
 from tests.conftest import make_app, running
 from tests.test_cli import _functions_dir
 

@@ -23,8 +23,7 @@ from typing import Any
 import pytest
 
 from adapter import TriggerCron, TriggerEvent, discover
-from adapter._cli_author import HANDLERS
-from adapter._new import (
+from adapter._authoring.new import (
     NewFunctionError,
     check_module,
     extract_code,
@@ -34,7 +33,8 @@ from adapter._new import (
     render_skeleton,
     split_actions,
 )
-from adapter._phrases import PhraseError
+from adapter._authoring.phrases import PhraseError
+from adapter.cli.author import HANDLERS
 
 ROOT = Path(__file__).resolve().parent.parent
 ADAPTER = str(Path(sys.executable).parent / "adapter")

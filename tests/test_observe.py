@@ -32,10 +32,10 @@ from temporalio.api.history.v1 import (
 from temporalio.client import Client, WorkflowFailureError
 
 from adapter import cli
-from adapter._cli_observe import HANDLERS, run_url, ui_base
-from adapter._history import build_run_view, list_query
-from adapter._render import human_duration
-from adapter._schedules import sync_schedules
+from adapter._observe.history import build_run_view, list_query
+from adapter._observe.render import human_duration
+from adapter._temporal.schedules import sync_schedules
+from adapter.cli.observe import HANDLERS, run_url, ui_base
 from tests.conftest import make_app, running
 
 ADAPTER = str(Path(sys.executable).parent / "adapter")

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adapter import TriggerCron, TriggerEvent
-from adapter._cron import parse_cron
-from adapter._phrases import (
+from adapter._authoring.phrases import (
     EventSpec,
     PhraseError,
     Schedule,
@@ -21,6 +20,7 @@ from adapter._phrases import (
     singular,
     zone_aliases,
 )
+from adapter._define.cron import parse_cron
 
 SCHEDULES = [
     # intervals

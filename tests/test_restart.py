@@ -10,7 +10,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.client import Client
 
-from adapter._run_state import RUN_STATES
+from adapter._execution.state import RUN_STATES
 from tests.conftest import make_app, running
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from temporalio.client import Client, ScheduleOverlapPolicy
 
 from adapter import TriggerCron, TriggerEvent
-from adapter._schedules import schedule_id, schedule_memo, sync_schedules
-from adapter._search import EVENT_ID
+from adapter._temporal.schedules import schedule_id, schedule_memo, sync_schedules
+from adapter._temporal.search_attributes import EVENT_ID
 from tests.conftest import make_app, running
 
 

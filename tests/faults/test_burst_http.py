@@ -13,9 +13,9 @@ import time
 
 import httpx
 import pytest
+from adapter._http.app import EventServer, create_app
 from temporalio.client import Client
 
-from adapter._http import EventServer, create_app
 from tests.conftest import running
 from tests.faults.test_burst import count_runs, three_step_app
 

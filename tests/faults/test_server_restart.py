@@ -8,8 +8,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from adapter._connect import connect
-from adapter._devserver import DevServer, free_port
+from adapter._temporal.connect import connect
+from adapter._temporal.devserver import DevServer, free_port
 from tests.faults.test_kill_worker import ADAPTER, _functions
 
 

@@ -1,0 +1,424 @@
+"""The ``Inngest`` client: defines functions and sends events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, overload
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from adapter._define.config import Backoff, FunctionConfig, TriggerEvent
+from adapter._define.event import Event, prepare_events
+from adapter._define.expressions import evaluate_key, matches
+from adapter._define.function import Function, Handler, build_config, check_handler
+from adapter._errors import ConfigError, EventValidationError
+from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, json_size
+from adapter._temporal.connect import connect
+from adapter._temporal.search_attributes import missing_search_attributes, run_search_attributes
+from adapter._workflows.hub import HUB_WORKFLOW, hub_id
+from adapter._workflows.orchestrator import FAILED_EVENT, run_input
+
+GATE_WORKFLOW = "adapter.gate"
+MAX_WORKFLOW_ID_BYTES = 1000  # Temporal's limit.maxIDLength
+IDEMPOTENCY_PERIOD = timedelta(hours=24)
+
+EventInput = Event | Mapping[str, Any] | Sequence[Event | Mapping[str, Any]]
+_START_CONCURRENCY = 64
+
+
+def run_workflow_id(app_id: str, function_id: str, event_id: str) -> str:
+    """The workflow id of the run an event starts: one per function per event id."""
+    return f"{app_id}:{function_id}:{event_id}"
+
+
+class Inngest:
+    """An app: a set of functions and the means to send them events.
+
+    ``app_id`` names the app; its functions run on the Temporal task queue
+    ``task_queue`` (default: the app id). The Temporal connection is made on first
+    use from ``TEMPORAL_ADDRESS`` / ``TEMPORAL_NAMESPACE`` / ``TEMPORAL_API_KEY`` or a
+    profile, unless one is given with ``temporal_client=`` or
+    :meth:`set_temporal_client`.
+
+    ``search_attributes`` tags every run with InngestFunctionId, InngestEventName,
+    InngestEventId and InngestAppId; by default only when the namespace has them
+    (``adapter dev`` and workers register them; ``adapter setup`` does it for a cluster).
+
+    ``event_hub`` (default on) also hands every event to its name's hub workflow,
+    where ``wait_for_event`` and ``cancel`` listen; an app that uses neither can
+    turn it off to save one signal per event.
+    """
+
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        task_queue: str | None = None,
+        temporal_client: Client | None = None,
+        backoff: Backoff | Mapping[str, Any] | None = None,
+        heartbeat_timeout: timedelta = timedelta(seconds=10),
+        payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
+        event_hub: bool = True,
+        search_attributes: bool | None = None,
+    ) -> None:
+        if not app_id or not isinstance(app_id, str):
+            raise ConfigError(
+                "Inngest(app_id=...): app_id is required, e.g. Inngest(app_id='my-app')"
+            )
+        self.app_id = app_id
+        self.task_queue = task_queue or app_id
+        self.backoff = (
+            backoff if isinstance(backoff, Backoff) else Backoff.model_validate(backoff or {})
+        )
+        self.heartbeat_timeout = heartbeat_timeout
+        self.payload_limit = payload_limit
+        self.event_hub = event_hub
+        self.search_attributes = search_attributes
+        self._search_attributes_ok: bool | None = (
+            None if search_attributes is None else search_attributes
+        )
+        self._temporal = temporal_client
+        self._functions: dict[str, Function] = {}
+
+    # --- defining functions -------------------------------------------------
+    @overload
+    def create_function(
+        self,
+        config: Mapping[str, Any] | FunctionConfig,
+        trigger: Any,
+        handler: Handler,
+        /,
+    ) -> Function: ...
+
+    @overload
+    def create_function(
+        self,
+        config: Mapping[str, Any] | FunctionConfig | None = None,
+        trigger: Any = None,
+        handler: None = None,
+        /,
+        **options: Any,
+    ) -> Callable[[Handler], Function]: ...
+
+    def create_function(
+        self,
+        config: Mapping[str, Any] | FunctionConfig | None = None,
+        trigger: Any = None,
+        handler: Handler | None = None,
+        /,
+        **options: Any,
+    ) -> Function | Callable[[Handler], Function]:
+        """Define a function, in any of three styles.
+
+        * the seed's: ``create_function({"id": "sync-contacts"}, {"cron": "0 * * * *"}, handler)``
+        * inngest-py's: ``@create_function(fn_id="x", trigger=TriggerEvent(event="user/created"))``
+        * short keywords: ``@create_function(id="x", cron="0 9 * * 1-5", timezone="Europe/Paris")``
+
+        Options: ``name``, ``retries`` (0..20, default 4), ``backoff``,
+        ``step_timeout``; triggers via ``trigger``/``triggers``/``cron``/``event``.
+        Invalid config raises ConfigError naming the function and the field.
+        """
+        on_failure = options.pop("on_failure", None) or options.pop("onFailure", None)
+        if isinstance(config, Mapping):
+            config = dict(config)
+            on_failure = (
+                on_failure or config.pop("on_failure", None) or config.pop("onFailure", None)
+            )
+        fn_config = build_config(config, trigger, options)
+        if handler is not None:
+            return self._register(fn_config, handler, on_failure)
+
+        def decorator(func: Handler) -> Function:
+            return self._register(fn_config, func, on_failure)
+
+        return decorator
+
+    def _register(
+        self, config: FunctionConfig, handler: Handler, on_failure: Handler | None = None
+    ) -> Function:
+        check_handler(handler, config.id)
+        if on_failure is not None:
+            check_handler(on_failure, config.id)
+        if config.id in self._functions:
+            raise ConfigError(
+                f"create_function(id={config.id!r}): app {self.app_id!r} already has a function "
+                "with this id; function ids must be unique within an app"
+            )
+        fn = Function(self, config, handler)
+        self._functions[config.id] = fn
+        if on_failure is not None:
+            # As in Inngest: a companion function triggered by inngest/function.failed.
+            companion = FunctionConfig(
+                id=f"{config.id}-failure",
+                name=f"{fn.name} (on_failure)",
+                triggers=(
+                    TriggerEvent.model_validate(
+                        {"event": FAILED_EVENT, "if": f"event.data.function_id == '{config.id}'"}
+                    ),
+                ),
+                retries=0,
+            )
+            self._register(companion, on_failure)
+        return fn
+
+    @property
+    def functions(self) -> list[Function]:
+        """Every function defined on this client, in definition order."""
+        return list(self._functions.values())
+
+    def function(self, function_id: str) -> Function:
+        """The function with this id; KeyError naming the known ids otherwise."""
+        try:
+            return self._functions[function_id]
+        except KeyError:
+            known = ", ".join(sorted(self._functions)) or "none"
+            raise KeyError(
+                f"no function {function_id!r} in app {self.app_id!r} (known: {known})"
+            ) from None
+
+    # --- Temporal connection -------------------------------------------------
+    def set_temporal_client(self, client: Client) -> None:
+        """Use this Temporal client for sending and for the worker."""
+        self._temporal = client
+
+    async def temporal(self) -> Client:
+        """The Temporal client, connecting on first use."""
+        if self._temporal is None:
+            self._temporal = await connect()
+        return self._temporal
+
+    # --- sending events --------------------------------------------------------
+    async def send(self, events: EventInput) -> list[str]:
+        """Send one event or a list; returns their ids, in order.
+
+        Each event is validated (name required; ``id`` and ``ts`` filled in), then one
+        run starts per function whose event trigger matches the name (and ``if``).
+        The run's workflow id derives from function and event id, so sending the
+        same event id again starts nothing new. All events are validated before
+        any is sent.
+        """
+        prepared = self._prepare(events)
+        await self._dispatch(await self.temporal(), prepared)
+        return [e.id for e in prepared]
+
+    def send_sync(self, events: EventInput) -> list[str]:
+        """Blocking twin of :meth:`send`, for code that is not async."""
+        prepared = self._prepare(events)
+        result: list[BaseException] = []
+
+        def target() -> None:
+            async def go() -> None:
+                # temporalio clients are not tied to one event loop, so the shared
+                # client serves this private loop too.
+                client = self._temporal or await connect()
+                await self._dispatch(client, prepared)
+
+            try:
+                asyncio.run(go())
+            except BaseException as exc:
+                result.append(exc)
+
+        thread = threading.Thread(target=target, name="adapter-send-sync")
+        thread.start()
+        thread.join()
+        if result:
+            raise result[0]
+        return [e.id for e in prepared]
+
+    async def send_as(
+        self, client: Client, events: EventInput, *, internal: bool = False
+    ) -> list[str]:
+        """Send through ``client``; ``internal`` allows the reserved ``inngest/`` names."""
+        prepared = self._prepare(events, allow_reserved=internal)
+        await self._dispatch(client, prepared)
+        return [e.id for e in prepared]
+
+    def check_ids(self, events: list[Event]) -> None:
+        """Refuse events whose names would make workflow ids longer than Temporal allows."""
+        for i, event in enumerate(events):
+            if (
+                len(hub_id(self.app_id, event.name).encode("utf-8", "surrogatepass"))
+                > MAX_WORKFLOW_ID_BYTES
+            ):
+                where = "event" if len(events) == 1 else f"event[{i}]"
+                raise EventValidationError(
+                    f"{where}.name is too long in UTF-8 bytes for a Temporal workflow id "
+                    f"(at most {MAX_WORKFLOW_ID_BYTES} bytes with the app prefix); shorten it"
+                )
+
+    def _prepare(self, events: EventInput, *, allow_reserved: bool = False) -> list[Event]:
+        prepared = prepare_events(events, allow_reserved=allow_reserved)
+        self.check_ids(prepared)
+        for i, event in enumerate(prepared):
+            size = json_size(event.model_dump())
+            if size > self.payload_limit:
+                where = "event" if len(prepared) == 1 else f"event[{i}]"
+                raise EventValidationError(
+                    f"{where} ({event.name!r}) is {size:,} bytes, over the payload limit of "
+                    f"{self.payload_limit:,} bytes; send a reference to large data instead"
+                )
+        return prepared
+
+    def functions_for(self, event_name: str, event: Event | None = None) -> list[Function]:
+        """Functions with an event trigger on ``event_name`` (whose ``if`` holds for ``event``)."""
+        data = None if event is None else event.model_dump(exclude_none=True)
+        return [
+            fn
+            for fn in self._functions.values()
+            if any(
+                t.event == event_name and (data is None or matches(t.expression, event=data))
+                for t in fn.config.event_triggers
+            )
+        ]
+
+    async def uses_search_attributes(self, client: Client) -> bool:
+        """Whether runs get our search attributes (checked once against the namespace)."""
+        if self._search_attributes_ok is None:
+            try:
+                self._search_attributes_ok = not await missing_search_attributes(client)
+            except RPCError:
+                self._search_attributes_ok = False
+        return self._search_attributes_ok
+
+    def search_attributes_registered(self, registered: bool) -> None:
+        """Tell the client whether the namespace has the search attributes (the worker knows)."""
+        if self.search_attributes is None:
+            self._search_attributes_ok = registered
+
+    async def _dispatch(self, client: Client, events: list[Event]) -> None:
+        """Hand events to hubs, gates and new runs.
+
+        Deliveries to one hub or one gate keep the events' order (a debounce keeps
+        the last, a batch starts with the first); everything else runs concurrently.
+        """
+        limit = asyncio.Semaphore(_START_CONCURRENCY)
+        sent_ms = int(time.time() * 1000)
+        tagged = await self.uses_search_attributes(client)
+        ordered: dict[str, list[Callable[[], Awaitable[None]]]] = {}
+        for event in events:
+            if self.event_hub:
+                ordered.setdefault(hub_id(self.app_id, event.name), []).append(
+                    functools.partial(self._publish, client, event, sent_ms)
+                )
+            for fn in self.functions_for(event.name, event):
+                key = self._gate_id(fn, event) or f"run:{fn.id}:{event.id}"
+                ordered.setdefault(key, []).append(
+                    functools.partial(self._trigger, client, fn, event, tagged)
+                )
+
+        async def in_order(jobs: list[Callable[[], Awaitable[None]]]) -> None:
+            for job in jobs:
+                async with limit:
+                    await job()
+
+        await asyncio.gather(*(in_order(jobs) for jobs in ordered.values()))
+
+    def _gate_id(self, fn: Function, event: Event) -> str | None:
+        if fn.gate_options() is None:
+            return None
+        data = event.model_dump(exclude_none=True)
+        key = "|".join(evaluate_key(k, data) for k in fn.gate_keys())
+        return f"{self.app_id}:{fn.id}:gate:{_digest(key)}"
+
+    async def _publish(self, client: Client, event: Event, sent_ms: int) -> None:
+        """Hand the event to its name's hub, where waiting and cancellable runs listen."""
+        await client.start_workflow(
+            HUB_WORKFLOW,
+            {},
+            id=hub_id(self.app_id, event.name),
+            task_queue=self.task_queue,
+            start_signal="event",
+            start_signal_args=[{"event": event.model_dump(exclude_none=True), "sent_ms": sent_ms}],
+        )
+
+    async def _trigger(self, client: Client, fn: Function, event: Event, tagged: bool) -> None:
+        data = event.model_dump(exclude_none=True)
+        gate = fn.gate_options()
+        gate_id = self._gate_id(fn, event)
+        if gate is not None and gate_id is not None:
+            await client.start_workflow(
+                GATE_WORKFLOW,
+                {
+                    "app_id": self.app_id,
+                    "function_id": fn.id,
+                    "task_queue": self.task_queue,
+                    "opts": fn.run_options(tagged),
+                    "gate": gate,
+                },
+                id=gate_id,
+                task_queue=self.task_queue,
+                start_signal="event",
+                start_signal_args=[data],
+            )
+            return
+        options: dict[str, Any] = {
+            "id": run_workflow_id(self.app_id, fn.id, event.id),
+            "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+        }
+        singleton, idempotency = fn.config.singleton, fn.config.idempotency
+        if singleton is not None:
+            key = evaluate_key(singleton.key, data)
+            options["id"] = f"{self.app_id}:{fn.id}:singleton:{_digest(key)}"
+            options["id_reuse_policy"] = WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            if singleton.mode == "cancel":
+                options["id_conflict_policy"] = WorkflowIDConflictPolicy.TERMINATE_EXISTING
+        elif idempotency is not None:
+            options["id"] = (
+                f"{self.app_id}:{fn.id}:idempotency:{_digest(evaluate_key(idempotency, data))}"
+            )
+        if tagged:
+            options["search_attributes"] = run_search_attributes(self.app_id, fn.id, data)
+        try:
+            await client.start_workflow(
+                fn.id,
+                run_input(self.app_id, [data], fn.run_options(tagged)),
+                task_queue=self.task_queue,
+                static_summary=f"{fn.id} ← {event.name}",
+                **options,
+            )
+        except WorkflowAlreadyStartedError:
+            if idempotency is not None and singleton is None:
+                await self._restart_after_idempotency_period(client, fn, data, options)
+
+    async def _restart_after_idempotency_period(
+        self, client: Client, fn: Function, data: dict[str, Any], options: dict[str, Any]
+    ) -> None:
+        """Idempotency keys hold for 24 hours (as in Inngest), then a new run may start."""
+        desc = await client.get_workflow_handle(options["id"]).describe()
+        if desc.close_time is None or desc.start_time > datetime.now(UTC) - IDEMPOTENCY_PERIOD:
+            return
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await client.start_workflow(
+                fn.id,
+                run_input(self.app_id, [data], fn.run_options("search_attributes" in options)),
+                task_queue=self.task_queue,
+                **{**options, "id_reuse_policy": WorkflowIDReusePolicy.ALLOW_DUPLICATE},
+            )
+
+
+def _digest(key: str) -> str:
+    """Keys can be any string; workflow ids get a short stable digest of them."""
+    return hashlib.sha1(key.encode()).hexdigest()[:16] if key else "-"
+
+
+def start_input(
+    fn: Function,
+    events: list[Event] | None,
+    cron: dict[str, Any] | None = None,
+    *,
+    tagged: bool = False,
+) -> dict[str, Any]:
+    """The orchestrator's input for a run of ``fn``."""
+    dumped = None if events is None else [e.model_dump(exclude_none=True) for e in events]
+    return run_input(fn.app_id, dumped, fn.run_options(tagged), cron)

@@ -1,0 +1,225 @@
+"""The two activities that call user code: a step (``step.run``) and the handler alone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+
+from adapter._define.event import Event
+from adapter._define.function import Function
+from adapter._errors import (
+    NonRetriableError,
+    PayloadTooLargeError,
+    RetryAfterError,
+    StepError,
+    StepOutputError,
+)
+from adapter._execution.executor import HandlerFailed, RunInfo, StepFailed, error_entry, execute
+from adapter._execution.payloads import check_size
+from adapter._execution.state import RUN_STATES, STATE_QUERY
+from adapter._workflows.orchestrator import (
+    HANDLER_ACTIVITY,
+    RUN_STEP_ACTIVITY,
+    SEND_ACTIVITY,
+    SIGNAL_WITH_START_ACTIVITY,
+)
+
+
+def to_application_error(error: BaseException, step_id: str | None = None) -> ApplicationError:
+    """Translate a user error into what Temporal records and retries (or not)."""
+    # BENIGN failures are logged at DEBUG by the SDK: Inngest's quiet errors.
+    quiet = getattr(error, "quiet", False)
+    category = ApplicationErrorCategory.BENIGN if quiet else ApplicationErrorCategory.UNSPECIFIED
+    return _translate(error, step_id, category)
+
+
+def _translate(
+    error: BaseException, step_id: str | None, category: ApplicationErrorCategory
+) -> ApplicationError:
+    entry = error_entry(error)
+    details: dict[str, Any] = {"stack": entry["stack"]}
+    if step_id is not None:
+        details["step_id"] = step_id
+    if isinstance(error, NonRetriableError):
+        return ApplicationError(
+            error.message,
+            details,
+            type="NonRetriableError",
+            non_retryable=True,
+            category=category,
+        )
+    if isinstance(error, RetryAfterError):
+        return ApplicationError(
+            error.message,
+            details,
+            type="RetryAfterError",
+            next_retry_delay=error.retry_after,
+            category=category,
+        )
+    if isinstance(error, StepError):
+        details.update(step_id=error.step_id, error=error.name, stack=error.stack or entry["stack"])
+        return ApplicationError(
+            str(error), details, type="StepError", non_retryable=True, category=category
+        )
+    if isinstance(error, StepOutputError | PayloadTooLargeError):
+        return ApplicationError(
+            str(error), details, type=type(error).__name__, non_retryable=True, category=category
+        )
+    return ApplicationError(
+        str(error) or type(error).__name__, details, type=type(error).__name__, category=category
+    )
+
+
+class FunctionActivities:
+    """Activities bound to the functions this worker knows, by id."""
+
+    def __init__(
+        self, functions: list[Function], *, payload_limit: int, threads: Executor | None = None
+    ) -> None:
+        self._functions = {fn.id: fn for fn in functions}
+        self._apps = {fn.app_id: fn.client for fn in functions}
+        self._payload_limit = payload_limit
+        self._threads = threads
+
+    @activity.defn(name=RUN_STEP_ACTIVITY)
+    async def run_step(self, inp: dict[str, Any]) -> dict[str, Any]:
+        """Call the handler and run the step ``inp["target"]`` when it reaches it."""
+        async with _heartbeating():
+            return await self._call(inp)
+
+    @activity.defn(name=HANDLER_ACTIVITY)
+    async def run_handler(self, inp: dict[str, Any]) -> dict[str, Any]:
+        """Call the handler to find its next steps, or its return value."""
+        return await self._call(inp)
+
+    @activity.defn(name=SEND_ACTIVITY)
+    async def send(self, inp: dict[str, Any]) -> list[str]:
+        """Send events (lifecycle events such as inngest/function.failed) within an app."""
+        app = self._apps.get(inp["app_id"])
+        if app is None:
+            return []
+        return await app.send_as(activity.client(), inp["events"], internal=True)
+
+    @activity.defn(name=SIGNAL_WITH_START_ACTIVITY)
+    async def signal_with_start(self, inp: dict[str, Any]) -> None:
+        """Signal a coordinating workflow (hub, semaphore), starting it if needed.
+
+        Workflows cannot signal-with-start; this local activity does it for them.
+        """
+        await activity.client().start_workflow(
+            inp["workflow"],
+            inp["start"],
+            id=inp["id"],
+            task_queue=inp["task_queue"],
+            start_signal=inp["signal"],
+            start_signal_args=[inp["arg"]],
+        )
+
+    async def _call(self, inp: dict[str, Any]) -> dict[str, Any]:
+        run = _RunIds.of(activity.info())
+        fn = self._functions.get(run.function_id)
+        if fn is None:
+            raise ApplicationError(
+                f"function {run.function_id!r} is not defined on this worker "
+                f"(known: {', '.join(sorted(self._functions)) or 'none'})",
+                type="FunctionNotFound",
+            )
+        events, memo = await _run_state(run, inp["memo_len"])
+        info = RunInfo(
+            function_id=fn.id,
+            run_id=run.workflow_id,
+            attempt=activity.info().attempt - 1,
+            events=[Event.model_validate(e) for e in events],
+            logger=fn.logger,
+        )
+        try:
+            outcome = await execute(
+                fn.handler,
+                info,
+                memo,
+                target=inp.get("target"),
+                payload_limit=self._payload_limit,
+                threads=self._threads,
+                app=fn.client,
+            )
+        except StepFailed as failed:
+            raise to_application_error(failed.error, failed.step_id) from failed.error
+        except HandlerFailed as failed:
+            if inp.get("hint"):
+                # The hinted first step was not reached: the orchestrator calls the
+                # handler the usual way, with the handler's own retries.
+                return {}
+            raise to_application_error(failed.error) from failed.error
+        wire = outcome.to_wire()
+        try:
+            # Step results are checked one by one; this catches large step options
+            # (e.g. invoke data) so that Temporal never sees an oversized payload.
+            target = inp.get("target")
+            where = f" (at step '{target}')" if target else ""
+            check_size(wire, what=f"the handler's report{where}", limit=self._payload_limit)
+        except PayloadTooLargeError as exc:
+            raise to_application_error(exc) from None
+        return wire
+
+
+@dataclass(frozen=True)
+class _RunIds:
+    function_id: str
+    workflow_id: str
+    workflow_run_id: str
+    is_local: bool
+
+    @classmethod
+    def of(cls, info: activity.Info) -> _RunIds:
+        if info.workflow_type is None or info.workflow_id is None or info.workflow_run_id is None:
+            raise ApplicationError(
+                "step activities run only inside a function's workflow", non_retryable=True
+            )
+        return cls(info.workflow_type, info.workflow_id, info.workflow_run_id, info.is_local)
+
+
+async def _run_state(
+    run: _RunIds, memo_len: int
+) -> tuple[list[dict[str, Any]], Mapping[str, dict[str, Any]]]:
+    cached = RUN_STATES.get(run.workflow_run_id, memo_len)
+    if cached is not None:
+        return cached
+    if run.is_local:
+        raise ApplicationError("run state missing for a local activity", type="RunStateMissing")
+    # Not on this worker (or only part of it): ask the orchestrator for what is
+    # missing, by query (history does not grow), and keep it for the next step.
+    have = RUN_STATES.length(run.workflow_run_id)
+    handle = activity.client().get_workflow_handle(run.workflow_id, run_id=run.workflow_run_id)
+    state = await handle.query(STATE_QUERY, max(have, 0))
+    RUN_STATES.extend(run.workflow_run_id, state["events"], have, state["entries"])
+    cached = RUN_STATES.get(run.workflow_run_id, memo_len)
+    if cached is None:
+        raise ApplicationError(
+            "the orchestrator returned less state than expected", type="RunStateMissing"
+        )
+    return cached
+
+
+@contextlib.asynccontextmanager
+async def _heartbeating(interval: float = 1.0) -> AsyncIterator[None]:
+    """Heartbeat while the body runs, so a lost worker's step is retried within seconds."""
+
+    async def beat() -> None:
+        # Nothing to report for a step that ends within the first interval; a lost
+        # worker is still noticed within the heartbeat timeout.
+        while True:
+            await asyncio.sleep(interval)
+            activity.heartbeat()
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()

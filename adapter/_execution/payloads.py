@@ -1,0 +1,53 @@
+"""Step results, handler results and events must be JSON values of bounded size."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+from adapter._errors import PayloadTooLargeError, StepOutputError
+
+# Temporal's default per-payload limit (limit.blobSize.error): 2 MiB.
+DEFAULT_PAYLOAD_LIMIT = 2 * 1024 * 1024
+
+
+def to_json_value(value: Any, *, what: str) -> Any:
+    """Return ``value`` as plain JSON data (pydantic models are dumped).
+
+    Raises StepOutputError naming ``what`` (e.g. "step 'fetch'") otherwise.
+    The result is what a later replay would see, so callers hand it back to the
+    handler instead of the original object.
+    """
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    try:
+        text = json.dumps(value, allow_nan=False, default=_reject)
+    except (TypeError, ValueError) as exc:
+        raise StepOutputError(
+            f"{what} returned a value that is not JSON-serializable: {exc}. Return dict, list, "
+            "str, int, float, bool, None or a pydantic model."
+        ) from None
+    return json.loads(text)
+
+
+def _reject(obj: object) -> Any:
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json")
+    raise TypeError(f"{type(obj).__name__} {obj!r:.60} is not JSON-serializable")
+
+
+def json_size(value: Any) -> int:
+    """Bytes of ``value`` encoded as compact JSON."""
+    return len(json.dumps(value, separators=(",", ":")).encode())
+
+
+def check_size(value: Any, *, what: str, limit: int) -> None:
+    """Raise PayloadTooLargeError naming ``what`` when ``value`` exceeds ``limit`` bytes."""
+    size = json_size(value)
+    if size > limit:
+        raise PayloadTooLargeError(
+            f"{what} is {size:,} bytes, over Temporal's payload limit of {limit:,} bytes; "
+            "store large data elsewhere (a database, object storage) and return a reference"
+        )

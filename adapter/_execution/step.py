@@ -1,0 +1,366 @@
+"""The step API: ``ctx.step`` for async handlers and its sync twin, plus ``ctx.group``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import enum
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from adapter._define.durations import DurationLike, parse_duration
+from adapter._define.event import Event, prepare_events
+from adapter._define.expressions import check_expression, match_expression
+from adapter._errors import ConfigError, _Interrupt
+from adapter._execution.executor import Execution, Planned
+
+if TYPE_CHECKING:
+    from adapter._define.function import Function
+
+T = TypeVar("T")
+# Set while a RACE group creates its branches: their new steps are planned as a race.
+_RACE: contextvars.ContextVar[str | None] = contextvars.ContextVar("adapter_race", default=None)
+MAX_SLEEP = timedelta(days=366)
+
+
+class ParallelMode(enum.Enum):
+    """``WAIT`` for every branch, or ``RACE`` for the first to finish."""
+
+    WAIT = "wait"
+    RACE = "race"
+
+
+def _until(value: datetime | str, step_id: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"step.sleep_until('{step_id}'): {value!r} is not an ISO 8601 time, "
+                'e.g. "2026-12-01T09:00:00Z"'
+            ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _sleep_opts(step_id: str, duration: DurationLike) -> dict[str, Any]:
+    delta = parse_duration(duration, field=f"step.sleep('{step_id}') duration")
+    if delta > MAX_SLEEP:
+        raise ValueError(f"step.sleep('{step_id}'): at most 366 days, got {delta}")
+    return {"seconds": delta.total_seconds()}
+
+
+def _wait_opts(
+    step_id: str, event: str, timeout: DurationLike, if_exp: str | None, match: str | None
+) -> dict[str, Any]:
+    where = f"step.wait_for_event('{step_id}')"
+    if not event:
+        raise ValueError(f"{where}: event= is required, e.g. event='app/invoice.paid'")
+    if if_exp is not None and match is not None:
+        raise ValueError(f"{where}: give if_exp or match, not both")
+    expression = match_expression(match) if match is not None else if_exp
+    if expression is not None:
+        check_expression(expression, where=f"{where} if_exp")
+    seconds = parse_duration(timeout, field=f"{where} timeout").total_seconds()
+    return {"event": event, "timeout": seconds, "if": expression}
+
+
+def _invoke_opts(
+    step_id: str, target: Function, data: Mapping[str, Any] | None, timeout: DurationLike | None
+) -> dict[str, Any]:
+    return {
+        "app_id": target.app_id,
+        "function_id": target.id,
+        "task_queue": target.client.task_queue,
+        "data": dict(data or {}),
+        "timeout": None
+        if timeout is None
+        else parse_duration(timeout, field=f"step.invoke('{step_id}') timeout").total_seconds(),
+        "opts": target.run_options(),
+    }
+
+
+def _resolve(ex: Execution, step_id: str, function_id: str, app_id: str | None) -> Function:
+    app = ex.app
+    if app is None or (app_id is not None and app_id != app.app_id):
+        raise ConfigError(
+            f"step.invoke_by_id('{step_id}'): function {function_id!r} of app "
+            f"{app_id or '?'} is not known to this worker; pass function= instead"
+        )
+    try:
+        return app.function(function_id)
+    except KeyError as exc:
+        raise ConfigError(f"step.invoke_by_id('{step_id}'): {exc.args[0]}") from None
+
+
+def _event_ids(ex: Execution, step_id: str, events: list[Event]) -> list[Event]:
+    """Ids derived from run and step, so a retried send_event step sends the same events."""
+    for i, event in enumerate(events):
+        if not event.id:
+            digest = hashlib.sha1(f"{ex.run_id}|{step_id}|{i}".encode()).hexdigest()
+            event.id = digest[:26].upper()
+    return events
+
+
+def _raw_events(events: Any) -> list[Any]:
+    return (
+        list(events) if isinstance(events, Sequence) and not isinstance(events, str) else [events]
+    )
+
+
+class Step:
+    """Steps for ``async def`` handlers. Each step runs at most once per run."""
+
+    def __init__(self, execution: Execution) -> None:
+        self._ex = execution
+
+    async def _new(self, kind: str, step_id: str, opts: dict[str, Any]) -> tuple[bool, Any, str]:
+        ex = self._ex
+        sid = ex.unique_id(step_id)
+        found, value = ex.lookup(sid)
+        if found:
+            return True, value, sid
+        race = _RACE.get()
+        if race is not None:
+            opts = {**opts, "race": race}
+        gate = ex.plan_step(Planned(kind, sid, step_id, opts))
+        assert gate is not None
+        try:
+            await gate
+        except asyncio.CancelledError:
+            ex.unplan(sid)
+            raise
+        return False, None, sid
+
+    async def run(self, step_id: str, handler: Callable[..., Any], *handler_args: Any) -> Any:
+        """Run ``handler(*handler_args)`` as a durable step and return its JSON result.
+
+        The result is recorded under ``step_id``: on later calls of the handler the
+        recorded value is returned without running ``handler`` again. A failing
+        body is retried with backoff; after the last attempt ``StepError`` is
+        raised here, where the handler may catch it.
+        """
+        found, value, sid = await self._new("run", step_id, {})
+        if found:
+            return value
+        return await self._ex.call_body(sid, handler, handler_args)
+
+    async def sleep(self, step_id: str, duration: DurationLike) -> None:
+        """Pause the run for ``duration`` (ms int, timedelta, or "30m", "2h", "1d") on a Temporal timer."""
+        await self._new("sleep", step_id, _sleep_opts(step_id, duration))
+
+    async def sleep_until(self, step_id: str, until: datetime | str) -> None:
+        """Pause the run until ``until`` (aware datetime or ISO 8601 string; naive means UTC)."""
+        when = _until(until, step_id)
+        await self._new("sleep", step_id, {"until": when.isoformat()})
+
+    async def wait_for_event(
+        self,
+        step_id: str,
+        *,
+        event: str,
+        timeout: DurationLike,
+        if_exp: str | None = None,
+        match: str | None = None,
+    ) -> Event | None:
+        """Wait for the first ``event`` sent after the previous step completed.
+
+        ``if_exp`` is CEL over ``event`` (this run's trigger) and ``async`` (the
+        candidate); ``match="data.user_id"`` is shorthand for equal fields. Returns
+        the event, or None when ``timeout`` passes first.
+        """
+        _found, value, _ = await self._new(
+            "wait", step_id, _wait_opts(step_id, event, timeout, if_exp, match)
+        )
+        return None if value is None else Event.model_validate(value)
+
+    async def invoke(
+        self,
+        step_id: str,
+        *,
+        function: Function,
+        data: Mapping[str, Any] | None = None,
+        timeout: DurationLike | None = None,
+    ) -> Any:
+        """Run ``function`` as a Temporal child workflow and return its result.
+
+        Its failure raises ``StepError`` here.
+        """
+        _, value, _ = await self._new(
+            "invoke", step_id, _invoke_opts(step_id, function, data, timeout)
+        )
+        return value
+
+    async def invoke_by_id(
+        self,
+        step_id: str,
+        *,
+        function_id: str,
+        app_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        timeout: DurationLike | None = None,
+    ) -> Any:
+        """Like :meth:`invoke`, naming the function by id."""
+        target = _resolve(self._ex, step_id, function_id, app_id)
+        return await self.invoke(step_id, function=target, data=data, timeout=timeout)
+
+    async def send_event(self, step_id: str, events: Any) -> list[str]:
+        """Send events as a step (never twice on replay or retry); returns their ids."""
+        prepared = _event_ids(self._ex, step_id, prepare_events(_raw_events(events)))
+        app = self._ex.require_app(f"step.send_event('{step_id}')")
+
+        async def send() -> list[str]:
+            return await app.send(prepared)
+
+        result: list[str] = await self.run(step_id, send)
+        return result
+
+
+class StepSync:
+    """Steps for plain ``def`` handlers; same semantics as :class:`Step`, no ``await``."""
+
+    def __init__(self, execution: Execution) -> None:
+        self._ex = execution
+
+    def _new(self, kind: str, step_id: str, opts: dict[str, Any], inline: Any = None) -> Any:
+        ex = self._ex
+        sid = ex.unique_id(step_id)
+        found, value = ex.lookup(sid)
+        if found:
+            return value
+        if inline is not None and ex.may_run_inline(sid):
+            ex.reached_new = True
+            body, args = inline
+            return ex.call_body_sync(sid, body, args)
+        ex.plan_step(Planned(kind, sid, step_id, opts))
+        raise _Interrupt()
+
+    def run(self, step_id: str, handler: Callable[..., Any], *handler_args: Any) -> Any:
+        """Run ``handler(*handler_args)`` as a durable step and return its JSON result."""
+        return self._new("run", step_id, {}, (handler, handler_args))
+
+    def sleep(self, step_id: str, duration: DurationLike) -> None:
+        """Pause the run for ``duration`` on a Temporal timer."""
+        self._new("sleep", step_id, _sleep_opts(step_id, duration))
+
+    def sleep_until(self, step_id: str, until: datetime | str) -> None:
+        """Pause the run until ``until``."""
+        self._new("sleep", step_id, {"until": _until(until, step_id).isoformat()})
+
+    def wait_for_event(
+        self,
+        step_id: str,
+        *,
+        event: str,
+        timeout: DurationLike,
+        if_exp: str | None = None,
+        match: str | None = None,
+    ) -> Event | None:
+        """Wait for a matching event; None at the timeout."""
+        value = self._new("wait", step_id, _wait_opts(step_id, event, timeout, if_exp, match))
+        return None if value is None else Event.model_validate(value)
+
+    def invoke(
+        self,
+        step_id: str,
+        *,
+        function: Function,
+        data: Mapping[str, Any] | None = None,
+        timeout: DurationLike | None = None,
+    ) -> Any:
+        """Run ``function`` as a child workflow and return its result."""
+        return self._new("invoke", step_id, _invoke_opts(step_id, function, data, timeout))
+
+    def invoke_by_id(
+        self,
+        step_id: str,
+        *,
+        function_id: str,
+        app_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        timeout: DurationLike | None = None,
+    ) -> Any:
+        """Like :meth:`invoke`, naming the function by id."""
+        target = _resolve(self._ex, step_id, function_id, app_id)
+        return self.invoke(step_id, function=target, data=data, timeout=timeout)
+
+    def send_event(self, step_id: str, events: Any) -> list[str]:
+        """Send events as a step; returns their ids."""
+        prepared = _event_ids(self._ex, step_id, prepare_events(_raw_events(events)))
+        app = self._ex.require_app(f"step.send_event('{step_id}')")
+        result: list[str] = self.run(step_id, app.send_sync, prepared)
+        return result
+
+
+class Group:
+    """``ctx.group.parallel``: inngest-py's way to run steps in parallel."""
+
+    def __init__(self, execution: Execution) -> None:
+        self._ex = execution
+
+    async def parallel(
+        self,
+        callables: Sequence[Callable[[], Awaitable[T]]],
+        *,
+        parallel_mode: ParallelMode = ParallelMode.WAIT,
+    ) -> tuple[T, ...]:
+        """Run each callable's steps concurrently; results in order.
+
+        ``RACE`` returns a 1-tuple with the result of the first branch to finish.
+        """
+        if parallel_mode is ParallelMode.WAIT:
+            return tuple(await asyncio.gather(*(c() for c in callables)))
+        token = _RACE.set(f"race-{self._ex.counters_total()}")
+        try:
+            tasks = [asyncio.ensure_future(c()) for c in callables]
+        finally:
+            _RACE.reset(token)
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            winner = next(t for t in tasks if t in done)
+            return (winner.result(),)
+        finally:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+
+
+class GroupSync:
+    """The sync twin of :class:`Group`."""
+
+    def __init__(self, execution: Execution) -> None:
+        self._ex = execution
+
+    def parallel(
+        self,
+        callables: Sequence[Callable[[], T]],
+        *,
+        parallel_mode: ParallelMode = ParallelMode.WAIT,
+    ) -> tuple[T, ...]:
+        """Plan every branch's step together so they run as concurrent activities."""
+        ex = self._ex
+        planned_before = len(ex.plan)
+        race = parallel_mode is ParallelMode.RACE
+        token = _RACE.set(f"race-{ex.counters_total()}") if race else None
+        results: list[tuple[bool, Any]] = []
+        try:
+            for call in callables:
+                try:
+                    results.append((True, call()))
+                except _Interrupt:
+                    if ex.step_failure is not None:
+                        raise
+                    results.append((False, None))
+        finally:
+            if token is not None:
+                _RACE.reset(token)
+        if race:
+            finished = [value for ok, value in results if ok]
+            if finished:
+                for planned in ex.plan[planned_before:]:
+                    ex.unplan(planned.id)
+                return (finished[0],)
+        if not all(ok for ok, _ in results):
+            raise _Interrupt()
+        return tuple(value for _, value in results)

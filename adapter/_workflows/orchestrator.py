@@ -1,0 +1,538 @@
+"""The orchestrator: one generic, deterministic workflow that runs every function.
+
+It never runs user code. It asks an activity to call the handler, performs each
+step the handler plans — an activity per ``step.run`` (activity id and summary =
+step id), a timer per sleep, a child workflow per invoke, a subscription at the
+event hub per ``wait_for_event`` — records results in the memo, and repeats until
+the handler returns. See DESIGN.md, "The execution model".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+)
+
+from adapter._define.event import CRON_EVENT
+from adapter._define.expressions import evaluate, evaluate_key
+from adapter._execution.state import RUN_STATES, STATE_QUERY
+from adapter._temporal.search_attributes import run_search_attributes
+from adapter._workflows.hub import CANCEL_SIGNAL, HUB_WORKFLOW, WAIT_SIGNAL, hub_id
+
+RUN_STEP_ACTIVITY = "step.run"
+HANDLER_ACTIVITY = "handler"
+SIGNAL_WITH_START_ACTIVITY = "adapter.signal_with_start"
+SEND_ACTIVITY = "adapter.send"
+SEMAPHORE_WORKFLOW = "adapter.semaphore"
+PERMIT_SIGNAL = "adapter.permit"
+FAILED_EVENT = "inngest/function.failed"
+CANCELLED_EVENT = "inngest/function.cancelled"
+INVOKED_EVENT = "inngest/function.invoked"
+# Errors that end the run at once instead of becoming a memoized step error.
+FATAL_ERROR_TYPES = frozenset(
+    {"NonRetriableError", "StepError", "StepOutputError", "PayloadTooLargeError", "ConfigError"}
+)
+_SCHEDULED_TIME = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+_LOCAL = timedelta(seconds=30)
+
+
+def run_input(
+    app_id: str,
+    events: list[dict[str, Any]] | None,
+    opts: dict[str, Any],
+    cron: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The orchestrator's input: app, events (or the cron to build one from), options."""
+    return {"app_id": app_id, "events": events, "cron": cron, "opts": opts}
+
+
+def retry_policy(opts: dict[str, Any]) -> RetryPolicy:
+    """The function's retry policy: ``retries`` + 1 attempts with exponential backoff."""
+    backoff = opts["backoff"]
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=backoff["initial"]),
+        backoff_coefficient=backoff["coefficient"],
+        maximum_interval=timedelta(seconds=backoff["maximum"]),
+        maximum_attempts=opts["retries"] + 1,
+        non_retryable_error_types=sorted(FATAL_ERROR_TYPES),
+    )
+
+
+def cron_event(cron: dict[str, Any], info: workflow.Info) -> dict[str, Any]:
+    """Inngest's ``inngest/scheduled.timer`` event for one tick; its id is the tick's time."""
+    scheduled = info.typed_search_attributes.get(_SCHEDULED_TIME)
+    if scheduled is None:
+        # Schedules name runs "<action id>-<RFC3339 time>".
+        try:
+            scheduled = datetime.fromisoformat(info.workflow_id[-20:].replace("Z", "+00:00"))
+        except ValueError:
+            scheduled = info.start_time
+    scheduled = scheduled.astimezone(UTC).replace(microsecond=0)
+    stamp = scheduled.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "name": CRON_EVENT,
+        "id": stamp,
+        "ts": int(scheduled.timestamp() * 1000),
+        "data": {
+            "cron": cron["cron"],
+            "timezone": cron.get("timezone") or "UTC",
+            "scheduledAt": stamp,
+            "fireAt": stamp,
+        },
+    }
+
+
+def _now_ms() -> int:
+    return int(workflow.now().timestamp() * 1000)
+
+
+class _FunctionTimeout(Exception):
+    pass
+
+
+@workflow.defn(dynamic=True, sandboxed=False)
+class FunctionRun:
+    """Runs any function; the workflow type name is the function id."""
+
+    def __init__(self) -> None:
+        self._events: list[dict[str, Any]] = []
+        self._order: list[str] = []
+        self._memo: dict[str, dict[str, Any]] = {}
+        self._permits: set[str] = set()
+        self._waited: dict[str, dict[str, Any]] = {}
+        self._cancelled_by: dict[str, Any] | None = None
+        self._hubs: set[str] = set()
+        self._window_ms = 0
+        self._started = False
+        self._race_entries: dict[str, dict[str, Any]] = {}
+
+    @workflow.query(name=STATE_QUERY)
+    def state(self, since: int) -> dict[str, Any]:
+        """Events and memo entries from index ``since``, for activities on other workers."""
+        return {
+            "events": self._events,
+            "entries": [[sid, self._memo[sid]] for sid in self._order[since:]],
+        }
+
+    @workflow.signal(name=PERMIT_SIGNAL)
+    def permit(self, token: str) -> None:
+        """A concurrency slot was granted."""
+        self._permits.add(token)
+
+    @workflow.signal(name=WAIT_SIGNAL)
+    def waited(self, payload: dict[str, Any]) -> None:
+        """The hub matched an event to a ``wait_for_event`` step."""
+        self._waited.setdefault(payload["step_id"], payload["event"])
+
+    @workflow.signal(name=CANCEL_SIGNAL)
+    def cancelled_by(self, payload: dict[str, Any]) -> None:
+        """The hub matched a cancel event; the cancellation request follows."""
+        self._cancelled_by = payload["event"]
+
+    @workflow.run
+    async def run(self, args: Sequence[RawValue]) -> Any:
+        """Loop: call the handler, perform the steps it plans, until it returns."""
+        info = workflow.info()
+        inp: dict[str, Any] = workflow.payload_converter().from_payload(args[0].payload, dict)
+        self._events = inp.get("events") or [cron_event(inp["cron"], info)]
+        self._opts: dict[str, Any] = inp["opts"]
+        self._fn_id = info.workflow_type
+        self._app_id: str = inp["app_id"]
+        self._task_queue = info.task_queue
+        self._policy = retry_policy(self._opts)
+        self._window_ms = int(info.start_time.timestamp() * 1000)
+        RUN_STATES.reset(info.run_id, self._events)
+        try:
+            return await self._run_to_end()
+        finally:
+            RUN_STATES.drop(info.run_id)
+
+    async def _run_to_end(self) -> Any:
+        finish = (self._opts.get("timeouts") or {}).get("finish")
+        try:
+            main = asyncio.ensure_future(self._main())
+            if finish is None:
+                return await main
+            try:
+                await workflow.wait_condition(
+                    main.done, timeout=finish, timeout_summary="finish timeout"
+                )
+            except TimeoutError:
+                main.cancel()
+                with contextlib.suppress(BaseException):
+                    await main
+                raise _FunctionTimeout(
+                    f"the run did not finish within {finish:g}s (timeouts.finish)"
+                ) from None
+            return main.result()
+        except asyncio.CancelledError:
+            await self._emit(
+                CANCELLED_EVENT, {"reason": "cancelled", "cancelled_by": self._cancelled_by}
+            )
+            await self._unsubscribe()
+            raise
+        except _FunctionTimeout as timeout:
+            error = ApplicationError(str(timeout), type="FunctionTimeout", non_retryable=True)
+            await self._fail(error)
+            raise error from None
+        except ApplicationError as error:
+            await self._fail(error)
+            raise
+        finally:
+            if self._hubs:
+                await self._unsubscribe()
+
+    async def _fail(self, error: ApplicationError) -> None:
+        details = error.details[0] if error.details else {}
+        stack = details.get("stack", "") if isinstance(details, dict) else ""
+        await self._emit(
+            FAILED_EVENT,
+            {"error": {"name": error.type or "Error", "message": error.message, "stack": stack}},
+        )
+
+    async def _emit(self, name: str, data: dict[str, Any]) -> None:
+        """Send a lifecycle event (function.failed / function.cancelled) once per run."""
+        info = workflow.info()
+        event = {
+            "name": name,
+            "id": f"{info.workflow_id}:{name.rsplit('.', 1)[-1]}",
+            "ts": _now_ms(),
+            "data": {
+                "function_id": self._fn_id,
+                "app_id": self._app_id,
+                "run_id": info.workflow_id,
+                "event": self._events[0],
+                "events": self._events,
+                **data,
+            },
+        }
+        try:
+            await workflow.execute_local_activity(
+                SEND_ACTIVITY,
+                {"app_id": self._app_id, "events": [event]},
+                start_to_close_timeout=_LOCAL,
+                retry_policy=RetryPolicy(maximum_attempts=5),
+            )
+        except ActivityError:
+            workflow.logger.warning("could not send %s for %s", name, info.workflow_id)
+
+    async def _unsubscribe(self) -> None:
+        hubs, self._hubs = self._hubs, set()
+        for hub in sorted(hubs):
+            with contextlib.suppress(Exception):
+                await workflow.get_external_workflow_handle(hub).signal(
+                    "unsubscribe", workflow.info().workflow_id
+                )
+
+    async def _main(self) -> Any:
+        for rule in self._opts.get("cancel") or []:
+            await self._subscribe(
+                rule["event"],
+                {
+                    "kind": "cancel",
+                    "step_id": rule["event"],
+                    "window_ms": self._window_ms,
+                    "expires_ms": None
+                    if rule.get("timeout") is None
+                    else self._window_ms + int(rule["timeout"] * 1000),
+                    "if": rule.get("if"),
+                },
+            )
+        # A handler whose first statement is a step with a literal id: schedule that
+        # step at once instead of calling the handler to find it (adapter/_first_step.py).
+        hint = self._opts.get("first_step")
+        plan: list[dict[str, Any]] | None = (
+            [{"kind": "run", "id": hint, "opts": {"hint": True}}]
+            if hint and not self._order
+            else None
+        )
+        while True:
+            outcome: dict[str, Any] | None
+            if plan is None:
+                outcome = await self._call_handler()
+            else:
+                outcome = await self._perform_all(plan)
+            if outcome is not None and outcome.get("done"):
+                return outcome.get("result")
+            plan = outcome.get("plan") if outcome is not None else None
+
+    async def _perform_all(self, plan: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Perform the planned steps; returns the lookahead outcome when it is valid."""
+        before = len(self._order)
+        if any(p.get("opts", {}).get("race") for p in plan):
+            await self._race(plan)
+            return None
+        outcomes = await asyncio.gather(*(self._perform(p) for p in plan))
+        only = outcomes[0] if len(outcomes) == 1 else None
+        # The lookahead is valid only if it saw exactly the memo we now hold.
+        if only is not None and only.get("executed") and len(self._order) == before + 1:
+            return only
+        return None
+
+    async def _race(self, plan: list[dict[str, Any]]) -> None:
+        tasks = [asyncio.ensure_future(self._perform(p, record=False)) for p in plan]
+        await workflow.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        winner = next(i for i, t in enumerate(tasks) if t.done())
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        entry = self._race_entries.get(plan[winner]["id"])
+        if entry is not None:
+            self._record(plan[winner]["id"], entry)
+
+    def _activity_input(self, target: str | None, hint: bool = False) -> dict[str, Any]:
+        # Function, workflow and run ids reach the activity through activity.info().
+        inp: dict[str, Any] = {"memo_len": len(self._order)}
+        if target is not None:
+            inp["target"] = target
+        if hint:
+            inp["hint"] = True
+        return inp
+
+    def _record(self, step_id: str, entry: dict[str, Any], completed_ms: int | None = None) -> None:
+        if step_id in self._memo:
+            return
+        self._order.append(step_id)
+        self._memo[step_id] = entry
+        self._window_ms = max(self._window_ms, completed_ms or _now_ms())
+        RUN_STATES.record(workflow.info().run_id, step_id, entry)
+
+    async def _call_handler(self) -> dict[str, Any]:
+        # The local activity runs in this process and must find the state here: a
+        # query from inside a local activity would wait for this very workflow task.
+        RUN_STATES.ensure(workflow.info().run_id, self._events, self._order, self._memo)
+        try:
+            result: dict[str, Any] = await workflow.execute_local_activity(
+                HANDLER_ACTIVITY,
+                self._activity_input(None),
+                start_to_close_timeout=timedelta(seconds=self._opts["step_timeout"]),
+                retry_policy=self._policy,
+                summary="handler",
+            )
+            return result
+        except ActivityError as err:
+            raise _run_failure(err) from None
+
+    async def _perform(self, planned: dict[str, Any], record: bool = True) -> dict[str, Any] | None:
+        """Perform one planned step and record its entry; returns the activity outcome."""
+        kind, step_id = planned["kind"], planned["id"]
+        outcome: dict[str, Any] | None = None
+        completed_ms: int | None = None
+        if kind == "run":
+            async with self._concurrency_slot(step_id):
+                entry, outcome = await self._run_step(
+                    step_id, bool(planned.get("opts", {}).get("hint"))
+                )
+            if outcome is not None and outcome.get("executed"):
+                completed_ms = outcome["executed"].get("completed_ms")
+        elif kind == "sleep":
+            entry = await self._sleep(step_id, planned.get("opts", {}))
+        elif kind == "wait":
+            entry = await self._wait(step_id, planned.get("opts", {}))
+        elif kind == "invoke":
+            entry = await self._invoke(step_id, planned.get("opts", {}))
+        else:
+            raise ApplicationError(
+                f"unknown step kind {kind!r}", type="ConfigError", non_retryable=True
+            )
+        if entry is None:
+            return outcome
+        if record:
+            self._record(step_id, entry, completed_ms)
+        else:
+            self._race_entries[step_id] = entry
+        return outcome
+
+    async def _run_step(
+        self, step_id: str, hint: bool = False
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        try:
+            outcome: dict[str, Any] = await workflow.execute_activity(
+                RUN_STEP_ACTIVITY,
+                self._activity_input(step_id, hint),
+                activity_id=step_id,
+                summary=step_id,
+                start_to_close_timeout=timedelta(seconds=self._opts["step_timeout"]),
+                heartbeat_timeout=timedelta(seconds=self._opts["heartbeat_timeout"]),
+                retry_policy=self._policy,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type in FATAL_ERROR_TYPES:
+                raise _run_failure(err) from None
+            return {"error": _error_entry(cause or err)}, None
+        executed = outcome.get("executed")
+        if executed and executed["id"] == step_id:
+            return {"data": executed["data"]}, outcome
+        return None, outcome  # the handler took another path: plan again
+
+    async def _sleep(self, step_id: str, opts: dict[str, Any]) -> dict[str, Any]:
+        if "until" in opts:
+            until = datetime.fromisoformat(opts["until"])
+            delay = max((until - workflow.now()).total_seconds(), 0.0)
+        else:
+            delay = float(opts["seconds"])
+        if delay > 0:
+            await workflow.sleep(delay, summary=step_id)
+        return {"data": None}
+
+    async def _wait(self, step_id: str, opts: dict[str, Any]) -> dict[str, Any]:
+        now = _now_ms()
+        await self._subscribe(
+            opts["event"],
+            {
+                "kind": "wait",
+                "step_id": step_id,
+                "window_ms": self._window_ms,
+                "expires_ms": now + int(opts["timeout"] * 1000),
+                "if": opts.get("if"),
+            },
+        )
+        try:
+            await workflow.wait_condition(
+                lambda: step_id in self._waited, timeout=opts["timeout"], timeout_summary=step_id
+            )
+        except TimeoutError:
+            return {"data": None}
+        return {"data": self._waited[step_id]}
+
+    async def _subscribe(self, event_name: str, sub: dict[str, Any]) -> None:
+        hub = hub_id(self._app_id, event_name)
+        self._hubs.add(hub)
+        sub = {**sub, "run": workflow.info().workflow_id, "trigger": self._events[0]}
+        await self._signal_with_start(HUB_WORKFLOW, hub, "subscribe", sub, {})
+
+    async def _signal_with_start(
+        self, workflow_type: str, workflow_id: str, signal: str, arg: Any, start: Any
+    ) -> None:
+        await workflow.execute_local_activity(
+            SIGNAL_WITH_START_ACTIVITY,
+            {
+                "workflow": workflow_type,
+                "id": workflow_id,
+                "task_queue": self._task_queue,
+                "signal": signal,
+                "arg": arg,
+                "start": start,
+            },
+            start_to_close_timeout=_LOCAL,
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
+        )
+
+    async def _invoke(self, step_id: str, opts: dict[str, Any]) -> dict[str, Any]:
+        info = workflow.info()
+        event = {
+            "name": INVOKED_EVENT,
+            "id": f"{info.workflow_id}:{step_id}",
+            "ts": _now_ms(),
+            "data": opts["data"],
+        }
+        timeout = opts.get("timeout")
+        try:
+            tagged = bool(self._opts.get("search_attributes"))
+            child_opts = {**opts["opts"], "search_attributes": tagged}
+            result = await workflow.execute_child_workflow(
+                opts["function_id"],
+                run_input(opts["app_id"], [event], child_opts),
+                id=f"{info.workflow_id}:invoke:{step_id}",
+                task_queue=opts["task_queue"],
+                execution_timeout=None if timeout is None else timedelta(seconds=timeout),
+                static_summary=step_id,
+                search_attributes=run_search_attributes(opts["app_id"], opts["function_id"], event)
+                if tagged
+                else None,
+            )
+        except ChildWorkflowError as err:
+            return {"error": _error_entry(err.cause or err)}
+        return {"data": result}
+
+    @contextlib.asynccontextmanager
+    async def _concurrency_slot(self, step_id: str) -> AsyncIterator[None]:
+        rules = self._opts.get("concurrency") or []
+        if not rules:
+            yield
+            return
+        info = workflow.info()
+        held: list[tuple[str, str]] = []
+        start_timeout = None if self._started else (self._opts.get("timeouts") or {}).get("start")
+        try:
+            for i, rule in enumerate(rules):
+                key = evaluate_key(rule.get("key"), self._events[0])
+                scope = "app" if rule.get("scope") == "app" else self._fn_id
+                semaphore = f"{self._app_id}:concurrency:{scope}:{key or '-'}"
+                token = f"{info.workflow_id}|{step_id}|{i}|{len(self._order)}"
+                await self._signal_with_start(
+                    SEMAPHORE_WORKFLOW,
+                    semaphore,
+                    "acquire",
+                    {
+                        "token": token,
+                        "run": info.workflow_id,
+                        "limit": rule["limit"],
+                        "priority": self._priority(),
+                        "lease_s": self._opts["step_timeout"] + 60,
+                    },
+                    {},
+                )
+                held.append((semaphore, token))
+                try:
+                    await workflow.wait_condition(
+                        lambda t=token: t in self._permits,  # type: ignore[misc]
+                        timeout=start_timeout,
+                        timeout_summary="start timeout" if start_timeout else None,
+                    )
+                except TimeoutError:
+                    raise _FunctionTimeout(
+                        f"the run did not start within {start_timeout:g}s (timeouts.start)"
+                    ) from None
+            self._started = True
+            yield
+        finally:
+            for semaphore, token in held:
+                self._permits.discard(token)
+                with contextlib.suppress(Exception):
+                    await workflow.get_external_workflow_handle(semaphore).signal("release", token)
+
+    def _priority(self) -> int:
+        expression = self._opts.get("priority")
+        if not expression:
+            return 0
+        try:
+            value = evaluate(expression, event=self._events[0])
+        except ValueError:
+            return 0
+        return max(-600, min(600, int(value))) if isinstance(value, int | float) else 0
+
+
+def _error_entry(error: BaseException) -> dict[str, Any]:
+    if isinstance(error, ApplicationError):
+        details = error.details[0] if error.details else {}
+        stack = details.get("stack", "") if isinstance(details, dict) else ""
+        return {"name": error.type or "Error", "message": error.message, "stack": stack}
+    message = error.message if isinstance(error, FailureError) else str(error)
+    return {"name": type(error).__name__, "message": message, "stack": ""}
+
+
+def _run_failure(err: ActivityError) -> ApplicationError:
+    """The error that fails the run, carrying the user's error type, message and stack."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return ApplicationError(
+            cause.message, *cause.details, type=cause.type or "Error", non_retryable=True
+        )
+    message = cause.message if isinstance(cause, FailureError) else str(cause or err)
+    return ApplicationError(message, type=type(cause or err).__name__, non_retryable=True)
