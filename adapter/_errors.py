@@ -15,6 +15,10 @@ Hierarchy::
 BaseException
     └── _Interrupt (private)         stops a handler at a new step; never caught by
                                      a user's ``except Exception``
+
+Which errors fail a run at once (no further attempts, not memoized as a step
+error the handler could catch) is decided here, once: :data:`FATAL_ERRORS`. The
+worker's retry policies, the orchestrator and the sandbox all read it.
 """
 
 from __future__ import annotations
@@ -100,3 +104,21 @@ class StepError(Exception):
 
 class _Interrupt(BaseException):
     """Stops a sync handler at its first new step. Private: users never see it."""
+
+
+FATAL_ERRORS: tuple[type[BaseException], ...] = (
+    NonRetriableError,
+    StepError,
+    StepOutputError,
+    PayloadTooLargeError,
+    ConfigError,
+)
+"""Errors that end a run at once, raised in a step body or in the handler."""
+
+FATAL_ERROR_NAMES = frozenset(cls.__name__ for cls in FATAL_ERRORS)
+"""The same, as Temporal records them (``ApplicationError.type``)."""
+
+
+def is_fatal(error: BaseException) -> bool:
+    """True when ``error`` fails the run at once instead of being retried."""
+    return isinstance(error, FATAL_ERRORS)

@@ -1,4 +1,16 @@
-"""The worker: runs every function of an app on Temporal."""
+"""Running an app's functions on Temporal: the worker.
+
+``Worker`` is one Temporal worker for one app (its task queue), with the thread
+pool that sync handlers and sync step bodies run in; ``run_workers`` runs one per
+app until stopped; ``discover`` imports a functions folder. Used by ``adapter dev``
+and ``adapter worker``, and by tests that run a worker in-process::
+
+    async with Worker(client, inngest):
+        await inngest.send({"name": "user/created", "data": {...}})
+
+The orchestrator, hubs, gates and semaphores are our own deterministic code and
+run unsandboxed; user code only ever runs in activities.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +19,23 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from types import TracebackType
 
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import UnsandboxedWorkflowRunner
+from temporalio.worker import Worker as TemporalWorker
 
 from adapter._define.client import Inngest
+from adapter._define.discovery import apps_of, discover
 from adapter._execution.activities import FunctionActivities
-from adapter._workflows.coordinators import Gate, Semaphore
+from adapter._workflows.gate import Gate
 from adapter._workflows.hub import EventHub
 from adapter._workflows.orchestrator import FunctionRun
+from adapter._workflows.semaphore import Semaphore
+
+__all__ = ["Worker", "WorkerSettings", "apps_of", "discover", "run_workers", "stop_on_signals"]
+
+WORKFLOWS = (FunctionRun, EventHub, Semaphore, Gate)
 
 
 @dataclass(frozen=True)
@@ -28,38 +48,71 @@ class WorkerSettings:
     graceful_shutdown: timedelta = timedelta(seconds=10)
 
 
+class Worker:
+    """A Temporal worker for one app's task queue, and the threads for its sync user code."""
+
+    def __init__(
+        self, client: Client, app: Inngest, settings: WorkerSettings | None = None
+    ) -> None:
+        settings = settings or WorkerSettings()
+        self.app = app
+        self.threads = ThreadPoolExecutor(
+            max_workers=settings.sync_threads, thread_name_prefix="adapter-step"
+        )
+        activities = FunctionActivities(app, threads=self.threads)
+        self.temporal = TemporalWorker(
+            client,
+            task_queue=app.task_queue,
+            workflows=list(WORKFLOWS),
+            activities=[
+                activities.run_step,
+                activities.run_handler,
+                activities.send,
+                activities.signal_with_start,
+            ],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+            max_concurrent_activities=settings.max_concurrent_steps,
+            max_concurrent_local_activities=settings.max_concurrent_steps,
+            max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+            graceful_shutdown_timeout=settings.graceful_shutdown,
+        )
+
+    async def run(self) -> None:
+        """Poll until :meth:`shutdown` (or cancellation); then release the threads."""
+        try:
+            await self.temporal.run()
+        finally:
+            self.threads.shutdown(wait=False, cancel_futures=True)
+
+    async def shutdown(self) -> None:
+        """Stop polling, let running steps finish within the graceful shutdown, then stop."""
+        await self.temporal.shutdown()
+        self.threads.shutdown(wait=False, cancel_futures=True)
+
+    async def __aenter__(self) -> Worker:
+        """Start polling in the background."""
+        await self.temporal.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Shut the worker down (see :meth:`shutdown`)."""
+        try:
+            await self.temporal.__aexit__(exc_type, exc, tb)
+        finally:
+            self.threads.shutdown(wait=False, cancel_futures=True)
+
+
 def build_worker(
     client: Client, inngest: Inngest, settings: WorkerSettings | None = None
-) -> tuple[Worker, ThreadPoolExecutor]:
-    """A Temporal worker for the app's task queue, and the thread pool for sync user code.
-
-    The orchestrator is our own deterministic code and runs unsandboxed; user code
-    only ever runs in activities.
-    """
-    settings = settings or WorkerSettings()
-    threads = ThreadPoolExecutor(
-        max_workers=settings.sync_threads, thread_name_prefix="adapter-step"
-    )
-    activities = FunctionActivities(
-        inngest.functions, payload_limit=inngest.payload_limit, threads=threads
-    )
-    worker = Worker(
-        client,
-        task_queue=inngest.task_queue,
-        workflows=[FunctionRun, EventHub, Semaphore, Gate],
-        activities=[
-            activities.run_step,
-            activities.run_handler,
-            activities.send,
-            activities.signal_with_start,
-        ],
-        workflow_runner=UnsandboxedWorkflowRunner(),
-        max_concurrent_activities=settings.max_concurrent_steps,
-        max_concurrent_local_activities=settings.max_concurrent_steps,
-        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
-        graceful_shutdown_timeout=settings.graceful_shutdown,
-    )
-    return worker, threads
+) -> tuple[TemporalWorker, ThreadPoolExecutor]:
+    """The Temporal worker and the thread pool of :class:`Worker` (for older call sites)."""
+    worker = Worker(client, inngest, settings)
+    return worker.temporal, worker.threads
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -79,11 +132,11 @@ async def run_workers(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run one worker per app until ``stop`` is set (or the task is cancelled)."""
-    built = [build_worker(client, app, settings) for app in apps]
+    workers = [Worker(client, app, settings) for app in apps]
     for app in apps:
         app.set_temporal_client(client)
     stop = stop or asyncio.Event()
-    runs = [asyncio.create_task(worker.run()) for worker, _ in built]
+    runs = [asyncio.create_task(worker.run()) for worker in workers]
     try:
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([waiter, *runs], return_when=asyncio.FIRST_COMPLETED)
@@ -91,6 +144,4 @@ async def run_workers(
             if task is not waiter and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
     finally:
-        await asyncio.gather(*(worker.shutdown() for worker, _ in built), return_exceptions=True)
-        for _, threads in built:
-            threads.shutdown(wait=False, cancel_futures=True)
+        await asyncio.gather(*(worker.shutdown() for worker in workers), return_exceptions=True)

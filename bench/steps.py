@@ -46,8 +46,9 @@ from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from adapter import Context, Inngest, WorkerSettings, build_worker
+from adapter import Context, Inngest
 from adapter._temporal.devserver import FAST_DISPATCH_FLAGS, temporal_cli
+from adapter.worker import WorkerSettings, build_worker
 
 SIZES = (1, 10, 100, 1000)
 TARGET_RATIO = 1.10

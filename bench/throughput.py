@@ -43,7 +43,6 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from adapter._http.app import EventServer, create_app
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
@@ -52,9 +51,11 @@ from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from adapter import Context, Inngest, WorkerSettings, build_worker
+from adapter import Context, Inngest
+from adapter._http.app import EventServer, create_app
 from adapter._temporal.devserver import FAST_DISPATCH_FLAGS, temporal_cli
 from adapter._temporal.search_attributes import ALL_KEYS
+from adapter.worker import WorkerSettings, build_worker
 
 LATENCY_TARGET = 1.2
 RAW_QUEUE = "bench-tp-raw"

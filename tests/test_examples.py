@@ -30,8 +30,10 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
 from adapter import Inngest, TriggerCron, TriggerEvent, discover
-from adapter._define.client import run_workflow_id
-from adapter._temporal.schedules import cron_workflow_id, schedule_id, sync_schedules
+from adapter._protocol import cron_run_prefix as cron_workflow_id
+from adapter._protocol import run_id as run_workflow_id
+from adapter._protocol import schedule_id
+from adapter._temporal.schedules import sync_schedules
 from tests.conftest import running
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"

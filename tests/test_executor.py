@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from adapter._define.event import prepare_events
-from adapter._execution.executor import HandlerFailed, RunInfo, StepFailed, execute
+from adapter._execution.call import HandlerFailed, RunInfo, StepFailed
+from adapter._execution.executor import execute
 
 LIMIT = 1_000_000
 

@@ -9,7 +9,8 @@ from typing import Any
 from temporalio.client import Client, ScheduleOverlapPolicy
 
 from adapter import TriggerCron, TriggerEvent
-from adapter._temporal.schedules import schedule_id, schedule_memo, sync_schedules
+from adapter._protocol import schedule_id
+from adapter._temporal.schedules import schedule_memo, sync_schedules
 from adapter._temporal.search_attributes import EVENT_ID
 from tests.conftest import make_app, running
 

@@ -3,42 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
-import hashlib
 import threading
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, overload
 
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from adapter._define.config import Backoff, FunctionConfig, TriggerEvent
 from adapter._define.event import Event, prepare_events
-from adapter._define.expressions import evaluate_key, matches
+from adapter._define.expressions import matches
 from adapter._define.function import Function, Handler, build_config, check_handler
 from adapter._errors import ConfigError, EventValidationError
 from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, json_size
+from adapter._protocol import (
+    MAX_WORKFLOW_ID_BYTES,
+    LifecycleEvent,
+    RunInput,
+    hub_id,
+    run_input,
+)
 from adapter._temporal.connect import connect
-from adapter._temporal.search_attributes import missing_search_attributes, run_search_attributes
-from adapter._workflows.hub import HUB_WORKFLOW, hub_id
-from adapter._workflows.orchestrator import FAILED_EVENT, run_input
-
-GATE_WORKFLOW = "adapter.gate"
-MAX_WORKFLOW_ID_BYTES = 1000  # Temporal's limit.maxIDLength
-IDEMPOTENCY_PERIOD = timedelta(hours=24)
+from adapter._temporal.dispatch import DispatchTarget, dispatch
+from adapter._temporal.search_attributes import missing_search_attributes
 
 EventInput = Event | Mapping[str, Any] | Sequence[Event | Mapping[str, Any]]
-_START_CONCURRENCY = 64
-
-
-def run_workflow_id(app_id: str, function_id: str, event_id: str) -> str:
-    """The workflow id of the run an event starts: one per function per event id."""
-    return f"{app_id}:{function_id}:{event_id}"
 
 
 class Inngest:
@@ -163,7 +153,10 @@ class Inngest:
                 name=f"{fn.name} (on_failure)",
                 triggers=(
                     TriggerEvent.model_validate(
-                        {"event": FAILED_EVENT, "if": f"event.data.function_id == '{config.id}'"}
+                        {
+                            "event": LifecycleEvent.FAILED.value,
+                            "if": f"event.data.function_id == '{config.id}'",
+                        }
                     ),
                 ),
                 retries=0,
@@ -296,120 +289,18 @@ class Inngest:
             self._search_attributes_ok = registered
 
     async def _dispatch(self, client: Client, events: list[Event]) -> None:
-        """Hand events to hubs, gates and new runs.
-
-        Deliveries to one hub or one gate keep the events' order (a debounce keeps
-        the last, a batch starts with the first); everything else runs concurrently.
-        """
-        limit = asyncio.Semaphore(_START_CONCURRENCY)
-        sent_ms = int(time.time() * 1000)
-        tagged = await self.uses_search_attributes(client)
-        ordered: dict[str, list[Callable[[], Awaitable[None]]]] = {}
-        for event in events:
-            if self.event_hub:
-                ordered.setdefault(hub_id(self.app_id, event.name), []).append(
-                    functools.partial(self._publish, client, event, sent_ms)
-                )
-            for fn in self.functions_for(event.name, event):
-                key = self._gate_id(fn, event) or f"run:{fn.id}:{event.id}"
-                ordered.setdefault(key, []).append(
-                    functools.partial(self._trigger, client, fn, event, tagged)
-                )
-
-        async def in_order(jobs: list[Callable[[], Awaitable[None]]]) -> None:
-            for job in jobs:
-                async with limit:
-                    await job()
-
-        await asyncio.gather(*(in_order(jobs) for jobs in ordered.values()))
-
-    def _gate_id(self, fn: Function, event: Event) -> str | None:
-        if fn.gate_options() is None:
-            return None
-        data = event.model_dump(exclude_none=True)
-        key = "|".join(evaluate_key(k, data) for k in fn.gate_keys())
-        return f"{self.app_id}:{fn.id}:gate:{_digest(key)}"
-
-    async def _publish(self, client: Client, event: Event, sent_ms: int) -> None:
-        """Hand the event to its name's hub, where waiting and cancellable runs listen."""
-        await client.start_workflow(
-            HUB_WORKFLOW,
-            {},
-            id=hub_id(self.app_id, event.name),
-            task_queue=self.task_queue,
-            start_signal="event",
-            start_signal_args=[{"event": event.model_dump(exclude_none=True), "sent_ms": sent_ms}],
+        """Hand events to hubs, gates and new runs (see :mod:`adapter._temporal.dispatch`)."""
+        routes = [(event, self.functions_for(event.name, event)) for event in events]
+        await dispatch(
+            client,
+            DispatchTarget(
+                app_id=self.app_id,
+                task_queue=self.task_queue,
+                event_hub=self.event_hub,
+                tagged=await self.uses_search_attributes(client),
+            ),
+            routes,
         )
-
-    async def _trigger(self, client: Client, fn: Function, event: Event, tagged: bool) -> None:
-        data = event.model_dump(exclude_none=True)
-        gate = fn.gate_options()
-        gate_id = self._gate_id(fn, event)
-        if gate is not None and gate_id is not None:
-            await client.start_workflow(
-                GATE_WORKFLOW,
-                {
-                    "app_id": self.app_id,
-                    "function_id": fn.id,
-                    "task_queue": self.task_queue,
-                    "opts": fn.run_options(tagged),
-                    "gate": gate,
-                },
-                id=gate_id,
-                task_queue=self.task_queue,
-                start_signal="event",
-                start_signal_args=[data],
-            )
-            return
-        options: dict[str, Any] = {
-            "id": run_workflow_id(self.app_id, fn.id, event.id),
-            "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
-        }
-        singleton, idempotency = fn.config.singleton, fn.config.idempotency
-        if singleton is not None:
-            key = evaluate_key(singleton.key, data)
-            options["id"] = f"{self.app_id}:{fn.id}:singleton:{_digest(key)}"
-            options["id_reuse_policy"] = WorkflowIDReusePolicy.ALLOW_DUPLICATE
-            if singleton.mode == "cancel":
-                options["id_conflict_policy"] = WorkflowIDConflictPolicy.TERMINATE_EXISTING
-        elif idempotency is not None:
-            options["id"] = (
-                f"{self.app_id}:{fn.id}:idempotency:{_digest(evaluate_key(idempotency, data))}"
-            )
-        if tagged:
-            options["search_attributes"] = run_search_attributes(self.app_id, fn.id, data)
-        try:
-            await client.start_workflow(
-                fn.id,
-                run_input(self.app_id, [data], fn.run_options(tagged)),
-                task_queue=self.task_queue,
-                static_summary=f"{fn.id} ← {event.name}",
-                **options,
-            )
-        except WorkflowAlreadyStartedError:
-            if idempotency is not None and singleton is None:
-                await self._restart_after_idempotency_period(client, fn, data, options)
-
-    async def _restart_after_idempotency_period(
-        self, client: Client, fn: Function, data: dict[str, Any], options: dict[str, Any]
-    ) -> None:
-        """Idempotency keys hold for 24 hours (as in Inngest), then a new run may start."""
-        desc = await client.get_workflow_handle(options["id"]).describe()
-        if desc.close_time is None or desc.start_time > datetime.now(UTC) - IDEMPOTENCY_PERIOD:
-            return
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await client.start_workflow(
-                fn.id,
-                run_input(self.app_id, [data], fn.run_options("search_attributes" in options)),
-                task_queue=self.task_queue,
-                **{**options, "id_reuse_policy": WorkflowIDReusePolicy.ALLOW_DUPLICATE},
-            )
-
-
-def _digest(key: str) -> str:
-    """Keys can be any string; workflow ids get a short stable digest of them."""
-    return hashlib.sha1(key.encode()).hexdigest()[:16] if key else "-"
 
 
 def start_input(
@@ -418,7 +309,7 @@ def start_input(
     cron: dict[str, Any] | None = None,
     *,
     tagged: bool = False,
-) -> dict[str, Any]:
+) -> RunInput:
     """The orchestrator's input for a run of ``fn``."""
     dumped = None if events is None else [e.model_dump(exclude_none=True) for e in events]
     return run_input(fn.app_id, dumped, fn.run_options(tagged), cron)

@@ -47,5 +47,6 @@ def apps_of(functions: list[Function]) -> list[Inngest]:
     """The distinct clients (apps) the functions belong to."""
     seen: dict[int, Inngest] = {}
     for fn in functions:
-        seen.setdefault(id(fn.client), fn.client)
+        if isinstance(fn.client, Inngest):
+            seen.setdefault(id(fn.client), fn.client)
     return list(seen.values())

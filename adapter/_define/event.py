@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from adapter._define.ulid import new_ulid
 from adapter._errors import EventValidationError
+from adapter._protocol import LifecycleEvent
 
 MAX_NAME_LENGTH = 512
 MAX_ID_BYTES = 512
@@ -18,7 +19,7 @@ MAX_ID_BYTES = 512
 MIN_TS_MS = 315532800000
 MAX_TS_MS = 4102444800000
 RESERVED_PREFIX = "inngest/"
-CRON_EVENT = "inngest/scheduled.timer"
+CRON_EVENT = LifecycleEvent.SCHEDULED.value
 
 
 class Event(BaseModel):

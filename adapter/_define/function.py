@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -14,16 +14,64 @@ from adapter._define.config import Backoff, FunctionConfig, Trigger, TriggerCron
 from adapter._define.first_step import first_step_id
 from adapter._errors import ConfigError
 
-if TYPE_CHECKING:
-    from adapter._define.client import Inngest
-
 Handler = Callable[..., Any]
+
+
+class App(Protocol):
+    """What a function needs of its app: identity, defaults, functions, sending.
+
+    :class:`~adapter._define.client.Inngest` satisfies it. Functions, steps and the
+    executor depend on this protocol rather than on the client, so the client can
+    import them without a cycle, and the sandbox can stand in for sending.
+    """
+
+    @property
+    def app_id(self) -> str:
+        """The app id."""
+        ...
+
+    @property
+    def task_queue(self) -> str:
+        """The Temporal task queue the app's functions run on."""
+        ...
+
+    @property
+    def backoff(self) -> Backoff:
+        """The retry backoff of functions that set none."""
+        ...
+
+    @property
+    def heartbeat_timeout(self) -> timedelta:
+        """How soon a step whose worker died is retried elsewhere."""
+        ...
+
+    @property
+    def payload_limit(self) -> int:
+        """The largest payload (bytes) handed to Temporal."""
+        ...
+
+    @property
+    def functions(self) -> Sequence[Function]:
+        """The app's functions."""
+        ...
+
+    def function(self, function_id: str) -> Function:
+        """The function with this id; KeyError otherwise."""
+        ...
+
+    async def send(self, events: Any) -> list[str]:
+        """Send events; returns their ids."""
+        ...
+
+    def send_sync(self, events: Any) -> list[str]:
+        """Blocking twin of :meth:`send`."""
+        ...
 
 
 class Function:
     """A durable function: one Temporal workflow type, named by its id."""
 
-    def __init__(self, client: Inngest, config: FunctionConfig, handler: Handler) -> None:
+    def __init__(self, client: App, config: FunctionConfig, handler: Handler) -> None:
         self.client = client
         self.config = config
         self.handler = handler

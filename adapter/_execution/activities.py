@@ -12,8 +12,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from adapter._define.client import Inngest
 from adapter._define.event import Event
-from adapter._define.function import Function
 from adapter._errors import (
     NonRetriableError,
     PayloadTooLargeError,
@@ -21,15 +21,11 @@ from adapter._errors import (
     StepError,
     StepOutputError,
 )
-from adapter._execution.executor import HandlerFailed, RunInfo, StepFailed, error_entry, execute
+from adapter._execution.call import HandlerFailed, RunInfo, StepFailed, error_entry
+from adapter._execution.executor import execute
 from adapter._execution.payloads import check_size
-from adapter._execution.state import RUN_STATES, STATE_QUERY
-from adapter._workflows.orchestrator import (
-    HANDLER_ACTIVITY,
-    RUN_STEP_ACTIVITY,
-    SEND_ACTIVITY,
-    SIGNAL_WITH_START_ACTIVITY,
-)
+from adapter._execution.state import RUN_STATES
+from adapter._protocol import ActivityName, Query, SendRequest, SignalWithStart, StepTask
 
 
 def to_application_error(error: BaseException, step_id: str | None = None) -> ApplicationError:
@@ -78,37 +74,34 @@ def _translate(
 
 
 class FunctionActivities:
-    """Activities bound to the functions this worker knows, by id."""
+    """Activities bound to one app's functions, by id."""
 
-    def __init__(
-        self, functions: list[Function], *, payload_limit: int, threads: Executor | None = None
-    ) -> None:
-        self._functions = {fn.id: fn for fn in functions}
-        self._apps = {fn.app_id: fn.client for fn in functions}
-        self._payload_limit = payload_limit
+    def __init__(self, app: Inngest, *, threads: Executor | None = None) -> None:
+        self._app = app
+        self._functions = {fn.id: fn for fn in app.functions}
+        self._payload_limit = app.payload_limit
         self._threads = threads
 
-    @activity.defn(name=RUN_STEP_ACTIVITY)
-    async def run_step(self, inp: dict[str, Any]) -> dict[str, Any]:
+    @activity.defn(name=ActivityName.RUN_STEP)
+    async def run_step(self, inp: StepTask) -> dict[str, Any]:
         """Call the handler and run the step ``inp["target"]`` when it reaches it."""
         async with _heartbeating():
             return await self._call(inp)
 
-    @activity.defn(name=HANDLER_ACTIVITY)
-    async def run_handler(self, inp: dict[str, Any]) -> dict[str, Any]:
+    @activity.defn(name=ActivityName.HANDLER)
+    async def run_handler(self, inp: StepTask) -> dict[str, Any]:
         """Call the handler to find its next steps, or its return value."""
         return await self._call(inp)
 
-    @activity.defn(name=SEND_ACTIVITY)
-    async def send(self, inp: dict[str, Any]) -> list[str]:
+    @activity.defn(name=ActivityName.SEND)
+    async def send(self, inp: SendRequest) -> list[str]:
         """Send events (lifecycle events such as inngest/function.failed) within an app."""
-        app = self._apps.get(inp["app_id"])
-        if app is None:
+        if inp["app_id"] != self._app.app_id:
             return []
-        return await app.send_as(activity.client(), inp["events"], internal=True)
+        return await self._app.send_as(activity.client(), inp["events"], internal=True)
 
-    @activity.defn(name=SIGNAL_WITH_START_ACTIVITY)
-    async def signal_with_start(self, inp: dict[str, Any]) -> None:
+    @activity.defn(name=ActivityName.SIGNAL_WITH_START)
+    async def signal_with_start(self, inp: SignalWithStart) -> None:
         """Signal a coordinating workflow (hub, semaphore), starting it if needed.
 
         Workflows cannot signal-with-start; this local activity does it for them.
@@ -122,7 +115,7 @@ class FunctionActivities:
             start_signal_args=[inp["arg"]],
         )
 
-    async def _call(self, inp: dict[str, Any]) -> dict[str, Any]:
+    async def _call(self, inp: StepTask) -> dict[str, Any]:
         run = _RunIds.of(activity.info())
         fn = self._functions.get(run.function_id)
         if fn is None:
@@ -147,7 +140,7 @@ class FunctionActivities:
                 target=inp.get("target"),
                 payload_limit=self._payload_limit,
                 threads=self._threads,
-                app=fn.client,
+                app=self._app,
             )
         except StepFailed as failed:
             raise to_application_error(failed.error, failed.step_id) from failed.error
@@ -197,7 +190,7 @@ async def _run_state(
     # missing, by query (history does not grow), and keep it for the next step.
     have = RUN_STATES.length(run.workflow_run_id)
     handle = activity.client().get_workflow_handle(run.workflow_id, run_id=run.workflow_run_id)
-    state = await handle.query(STATE_QUERY, max(have, 0))
+    state = await handle.query(Query.RUN_STATE, max(have, 0))
     RUN_STATES.extend(run.workflow_run_id, state["events"], have, state["entries"])
     cached = RUN_STATES.get(run.workflow_run_id, memo_len)
     if cached is None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adapter._define.event import Event
-
-if TYPE_CHECKING:
-    from adapter._execution.step import Group, GroupSync, Step, StepSync
+from adapter._execution.step import Group, GroupSync, Step, StepSync
 
 
 class ReplayAwareLogger:

@@ -20,266 +20,16 @@ import asyncio
 import contextlib
 import contextvars
 import inspect
-import logging
-import time
-import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from adapter._define.function import App
+from adapter._errors import _Interrupt
+from adapter._execution.call import Execution, HandlerFailed, Outcome, RunInfo
 from adapter._execution.context import Context, ContextSync, ReplayAwareLogger
-
-if TYPE_CHECKING:
-    from adapter._define.client import Inngest
-from adapter._define.event import Event
-from adapter._errors import StepError, _Interrupt
 from adapter._execution.payloads import check_size, to_json_value
-
-_IN_STEP: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "adapter_in_step", default=None
-)
-
-
-@dataclass
-class Planned:
-    """A new step the handler reached: its kind, unique id, the id the user gave, options."""
-
-    kind: str
-    id: str
-    name: str
-    opts: dict[str, Any] = field(default_factory=dict)
-
-    def to_wire(self) -> dict[str, Any]:
-        """JSON form reported to the orchestrator."""
-        wire: dict[str, Any] = {"kind": self.kind, "id": self.id}
-        if self.opts:
-            wire["opts"] = self.opts
-        return wire
-
-
-@dataclass
-class Outcome:
-    """What one call of the handler found.
-
-    ``executed`` is the target step's id and JSON result when its body ran here.
-    Then exactly one of: ``done`` (the handler returned ``result``), ``plan`` (the
-    next new steps), or ``lookahead_failed`` (code after the step raised; the
-    orchestrator calls the handler again, with retries).
-    """
-
-    executed: dict[str, Any] | None = None
-    plan: list[Planned] = field(default_factory=list)
-    done: bool = False
-    result: Any = None
-    lookahead_failed: bool = False
-
-    def to_wire(self) -> dict[str, Any]:
-        """JSON form returned by the activity; empty fields are left out to keep history small."""
-        wire: dict[str, Any] = {}
-        if self.executed is not None:
-            wire["executed"] = self.executed
-        if self.plan:
-            wire["plan"] = [p.to_wire() for p in self.plan]
-        if self.done:
-            wire["done"] = True
-            wire["result"] = self.result
-        if self.lookahead_failed:
-            wire["lookahead_failed"] = True
-        return wire
-
-
-class StepFailed(Exception):
-    """The target step's body raised ``error``; the activity fails and Temporal retries it."""
-
-    def __init__(self, step_id: str, error: BaseException) -> None:
-        super().__init__(f"step '{step_id}' failed: {type(error).__name__}: {error}")
-        self.step_id = step_id
-        self.error = error
-
-
-class HandlerFailed(Exception):
-    """Code outside any step raised ``error``."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(f"{type(error).__name__}: {error}")
-        self.error = error
-
-
-def error_entry(error: BaseException) -> dict[str, Any]:
-    """Inngest's memo form of an error: name, message, stack."""
-    return {
-        "name": type(error).__name__,
-        "message": str(error),
-        "stack": "".join(traceback.format_exception(error)),
-    }
-
-
-class Execution:
-    """State of one call of the handler. Steps talk to it; the driver reads it."""
-
-    def __init__(
-        self,
-        memo: Mapping[str, dict[str, Any]],
-        target: str | None,
-        *,
-        payload_limit: int,
-        threads: Executor | None = None,
-        app: Inngest | None = None,
-        run_id: str = "",
-    ) -> None:
-        self.memo = memo
-        self.app = app
-        self.run_id = run_id
-        self.target = target
-        self.payload_limit = payload_limit
-        self.threads = threads
-        self.counters: dict[str, int] = {}
-        self.memo_hits = 0
-        self.reached_new = False
-        self.plan: list[Planned] = []
-        self.gates: dict[str, asyncio.Future[None]] = {}
-        self.executing = False
-        self.executed: dict[str, Any] | None = None
-        self.step_failure: StepFailed | None = None
-        self.wake: asyncio.Event | None = None
-
-    # --- used by the step API -------------------------------------------------
-    def is_live(self) -> bool:
-        """Whether code running now runs for the first time in this run (so it may log).
-
-        A step's call replays what the call before it already ran, up to its target:
-        live only after its target body ran. A call without a target (finding the
-        next steps, or retrying after an error) is the first to run the code past the
-        last memoized step.
-        """
-        if self.target is not None:
-            return self.executed is not None
-        return self.reached_new or self.memo_hits >= len(self.memo)
-
-    def unique_id(self, step_id: str) -> str:
-        """Inngest's suffixes for repeated ids: ``id``, ``id:1``, ``id:2``..."""
-        if not isinstance(step_id, str) or not step_id:
-            raise TypeError("a step id must be a non-empty string, e.g. step.run('fetch-data', fn)")
-        nested = _IN_STEP.get()
-        if nested is not None:
-            from adapter._errors import NonRetriableError
-
-            raise NonRetriableError(
-                f"step '{step_id}' was called inside step '{nested}'; steps cannot be nested: "
-                "call it from the handler instead"
-            )
-        count = self.counters.get(step_id, 0)
-        self.counters[step_id] = count + 1
-        return step_id if count == 0 else f"{step_id}:{count}"
-
-    def lookup(self, step_id: str) -> tuple[bool, Any]:
-        """(True, value) for a memoized step; raises StepError for a memoized failure."""
-        entry = self.memo.get(step_id)
-        if entry is None:
-            return False, None
-        self.memo_hits += 1
-        if "error" in entry:
-            err = entry["error"]
-            raise StepError(
-                err.get("message", ""), err.get("name", "Error"), err.get("stack"), step_id
-            )
-        return True, entry.get("data")
-
-    def may_run_inline(self, step_id: str) -> bool:
-        """A sync handler runs the target step in place."""
-        return self.target == step_id and self.executed is None
-
-    def unplan(self, step_id: str) -> None:
-        """Forget a planned step (a RACE branch that lost, or was cancelled)."""
-        self.plan = [p for p in self.plan if p.id != step_id]
-        self.gates.pop(step_id, None)
-
-    def counters_total(self) -> int:
-        """How many step calls this handler call has made so far."""
-        return sum(self.counters.values())
-
-    def require_app(self, where: str) -> Inngest:
-        """The app this run belongs to (needed to send events)."""
-        if self.app is None:
-            raise RuntimeError(f"{where}: no app is attached to this execution")
-        return self.app
-
-    def plan_step(self, planned: Planned) -> asyncio.Future[None] | None:
-        """Record a new step; async handlers get a gate the driver opens or cancels."""
-        self.reached_new = True
-        self.plan.append(planned)
-        if self.wake is None:
-            return None
-        gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.gates[planned.id] = gate
-        self.wake.set()
-        return gate
-
-    def finish_step(self, step_id: str, raw: Any) -> Any:
-        """Record the target step's result; returns the JSON value the handler sees."""
-        value = to_json_value(raw, what=f"step '{step_id}'")
-        check_size(value, what=f"the result of step '{step_id}'", limit=self.payload_limit)
-        self.executed = {"id": step_id, "data": value, "completed_ms": int(time.time() * 1000)}
-        self.executing = False
-        if self.wake is not None:
-            self.wake.set()
-        return value
-
-    def _record_or_fail(self, step_id: str, result: Any) -> Any:
-        """Record a body's result; a non-JSON or oversized one fails the step instead."""
-        try:
-            return self.finish_step(step_id, result)
-        except Exception as exc:
-            raise self.fail_step(step_id, exc) from None
-
-    def fail_step(self, step_id: str, error: BaseException) -> _Interrupt:
-        """Record the target step's failure; the caller raises the returned interrupt."""
-        self.step_failure = StepFailed(step_id, error)
-        self.executing = False
-        if self.wake is not None:
-            self.wake.set()
-        return _Interrupt()
-
-    async def call_body(self, step_id: str, body: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-        """Run a step body from an async handler: coroutines here, plain functions in a thread."""
-        token = _IN_STEP.set(step_id)
-        try:
-            if inspect.iscoroutinefunction(body):
-                result = await body(*args)
-            else:
-                loop = asyncio.get_running_loop()
-                ctx = contextvars.copy_context()
-                result = await loop.run_in_executor(self.threads, ctx.run, body, *args)
-                if inspect.isawaitable(result):
-                    result = await result
-        except (asyncio.CancelledError, _Interrupt):
-            raise
-        except BaseException as exc:
-            raise self.fail_step(step_id, exc) from None
-        finally:
-            _IN_STEP.reset(token)
-        return self._record_or_fail(step_id, result)
-
-    def call_body_sync(self, step_id: str, body: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-        """Run a step body from a sync handler, in the handler's own thread."""
-        self.executing = True
-        token = _IN_STEP.set(step_id)
-        try:
-            result = body(*args)
-            if inspect.isawaitable(result):
-                result = asyncio.run(_await(result))
-        except _Interrupt:
-            raise
-        except BaseException as exc:
-            raise self.fail_step(step_id, exc) from None
-        finally:
-            _IN_STEP.reset(token)
-        return self._record_or_fail(step_id, result)
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
+from adapter._execution.step import Group, GroupSync, Step, StepSync
 
 
 async def _stop(task: asyncio.Future[Any]) -> None:
@@ -299,17 +49,6 @@ async def _quiesce(ex: Execution) -> None:
             seen, stable = len(ex.plan), 0
 
 
-@dataclass
-class RunInfo:
-    """Who is running: the function, the run id, the attempt and the events."""
-
-    function_id: str
-    run_id: str
-    attempt: int
-    events: list[Event]
-    logger: logging.Logger
-
-
 async def execute(
     handler: Callable[..., Any],
     info: RunInfo,
@@ -318,10 +57,9 @@ async def execute(
     target: str | None,
     payload_limit: int,
     threads: Executor | None = None,
-    app: Inngest | None = None,
+    app: App | None = None,
 ) -> Outcome:
     """Call ``handler`` once; see the module docstring. Raises StepFailed or HandlerFailed."""
-    from adapter._execution.step import Group, GroupSync, Step, StepSync
 
     ex = Execution(
         memo, target, payload_limit=payload_limit, threads=threads, app=app, run_id=info.run_id

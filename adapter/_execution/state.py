@@ -15,8 +15,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-STATE_QUERY = "__adapter_state"
-
 
 @dataclass
 class RunState:

@@ -14,7 +14,7 @@ from adapter._define.durations import DurationLike, parse_duration
 from adapter._define.event import Event, prepare_events
 from adapter._define.expressions import check_expression, match_expression
 from adapter._errors import ConfigError, _Interrupt
-from adapter._execution.executor import Execution, Planned
+from adapter._execution.call import Execution, Planned
 
 if TYPE_CHECKING:
     from adapter._define.function import Function

@@ -26,19 +26,10 @@ from adapter._define.client import Inngest, start_input
 from adapter._define.config import TriggerCron
 from adapter._define.event import CRON_EVENT
 from adapter._define.function import Function
+from adapter._protocol import cron_run_prefix, cron_summary, schedule_id
 from adapter._temporal.search_attributes import run_search_attributes
 
 MEMO_KEY = "adapter"
-
-
-def schedule_id(app_id: str, function_id: str, index: int = 0) -> str:
-    """One schedule per cron trigger: ``app:function`` (``app:function#2`` for a second cron)."""
-    return f"{app_id}:{function_id}" if index == 0 else f"{app_id}:{function_id}#{index + 1}"
-
-
-def cron_workflow_id(app_id: str, function_id: str) -> str:
-    """Prefix of the workflow ids of cron runs; Temporal appends ``-<RFC3339 time>``."""
-    return f"{app_id}:{function_id}:cron"
 
 
 @dataclass
@@ -70,10 +61,10 @@ def build_schedule(
     action = ScheduleActionStartWorkflow(
         fn.id,
         inp,
-        id=cron_workflow_id(inngest.app_id, fn.id),
+        id=cron_run_prefix(inngest.app_id, fn.id),
         task_queue=inngest.task_queue,
         memo={MEMO_KEY: {**cron, "signature": signature}},
-        static_summary=f"{fn.id} ← cron {trigger.cron}",
+        static_summary=cron_summary(fn.id, trigger.cron),
         typed_search_attributes=run_search_attributes(
             inngest.app_id, fn.id, {"name": CRON_EVENT, "id": ""}
         )

@@ -20,51 +20,45 @@ from typing import Any
 from temporalio import workflow
 
 from adapter._define.expressions import matches
+from adapter._protocol import HubEvent, Signal, Subscription, WorkflowName
 
-HUB_WORKFLOW = "adapter.events"
-WAIT_SIGNAL = "adapter.wait"
-CANCEL_SIGNAL = "adapter.cancelled"
 LOOKBACK = timedelta(minutes=10)
 _CONTINUE_AFTER_EVENTS = 2_000
 
 
-def hub_id(app_id: str, event_name: str) -> str:
-    """Workflow id of the hub for one event name."""
-    return f"{app_id}:events:{event_name}"
-
-
-def _matches(sub: dict[str, Any], item: dict[str, Any]) -> bool:
+def _matches(sub: Subscription, item: HubEvent) -> bool:
     sent = item["sent_ms"]
     if sent < sub["window_ms"]:
         return False
-    if sub.get("expires_ms") is not None and sent > sub["expires_ms"]:
+    expires = sub.get("expires_ms")
+    if expires is not None and sent > expires:
         return False
     return matches(sub.get("if"), event=sub.get("trigger") or {}, **{"async": item["event"]})
 
 
-@workflow.defn(name=HUB_WORKFLOW, sandboxed=False)
+@workflow.defn(name=WorkflowName.HUB, sandboxed=False)
 class EventHub:
     """Buffers recent events of one name and delivers them to subscribed runs."""
 
     def __init__(self) -> None:
-        self._buffer: list[dict[str, Any]] = []
-        self._subs: dict[str, dict[str, Any]] = {}
-        self._inbox: list[tuple[str, dict[str, Any]]] = []
+        self._buffer: list[HubEvent] = []
+        self._subs: dict[str, Subscription] = {}
+        self._inbox: list[tuple[Signal, Any]] = []
 
-    @workflow.signal(name="event")
-    def event(self, item: dict[str, Any]) -> None:
+    @workflow.signal(name=Signal.EVENT)
+    def event(self, item: HubEvent) -> None:
         """An event was sent: ``{"event": {...}, "sent_ms": ...}``."""
-        self._inbox.append(("event", item))
+        self._inbox.append((Signal.EVENT, item))
 
-    @workflow.signal(name="subscribe")
-    def subscribe(self, sub: dict[str, Any]) -> None:
+    @workflow.signal(name=Signal.SUBSCRIBE)
+    def subscribe(self, sub: Subscription) -> None:
         """A run waits (``kind="wait"``) or may be cancelled (``kind="cancel"``)."""
-        self._inbox.append(("subscribe", sub))
+        self._inbox.append((Signal.SUBSCRIBE, sub))
 
-    @workflow.signal(name="unsubscribe")
+    @workflow.signal(name=Signal.UNSUBSCRIBE)
     def unsubscribe(self, run_id: str) -> None:
         """A run ended or stopped waiting: drop its subscriptions."""
-        self._inbox.append(("unsubscribe", {"run": run_id}))
+        self._inbox.append((Signal.UNSUBSCRIBE, run_id))
 
     @workflow.run
     async def run(self, state: dict[str, Any]) -> None:
@@ -84,12 +78,12 @@ class EventHub:
             while self._inbox:
                 kind, item = self._inbox.pop(0)
                 handled += 1
-                if kind == "event":
+                if kind is Signal.EVENT:
                     await self._on_event(item)
-                elif kind == "subscribe":
+                elif kind is Signal.SUBSCRIBE:
                     await self._on_subscribe(item)
                 else:
-                    self._subs = {k: s for k, s in self._subs.items() if s["run"] != item["run"]}
+                    self._subs = {k: s for k, s in self._subs.items() if s["run"] != item}
             self._prune()
             if handled >= _CONTINUE_AFTER_EVENTS and not self._inbox:
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -102,10 +96,10 @@ class EventHub:
         self._subs = {
             k: s
             for k, s in self._subs.items()
-            if s.get("expires_ms") is None or s["expires_ms"] >= now_ms - 60_000
+            if (expires := s.get("expires_ms")) is None or expires >= now_ms - 60_000
         }
 
-    async def _on_event(self, item: dict[str, Any]) -> None:
+    async def _on_event(self, item: HubEvent) -> None:
         event_id = item["event"].get("id")
         if event_id and any(b["event"].get("id") == event_id for b in self._buffer):
             return  # the same event again (a retried send): already delivered
@@ -114,7 +108,7 @@ class EventHub:
             if key in self._subs and _matches(sub, item):
                 await self._deliver(key, sub, item)
 
-    async def _on_subscribe(self, sub: dict[str, Any]) -> None:
+    async def _on_subscribe(self, sub: Subscription) -> None:
         key = f"{sub['run']}|{sub['kind']}|{sub['step_id']}"
         for item in sorted(self._buffer, key=lambda b: b["sent_ms"]):
             if _matches(sub, item):
@@ -122,15 +116,15 @@ class EventHub:
                 return
         self._subs[key] = sub
 
-    async def _deliver(self, key: str, sub: dict[str, Any], item: dict[str, Any]) -> None:
+    async def _deliver(self, key: str, sub: Subscription, item: HubEvent) -> None:
         self._subs.pop(key, None)
         run = workflow.get_external_workflow_handle(sub["run"])
         try:
             if sub["kind"] == "wait":
-                await run.signal(WAIT_SIGNAL, {"step_id": sub["step_id"], "event": item["event"]})
+                await run.signal(Signal.WAITED, {"step_id": sub["step_id"], "event": item["event"]})
             else:
                 self._subs = {k: s for k, s in self._subs.items() if s["run"] != sub["run"]}
-                await run.signal(CANCEL_SIGNAL, {"event": item["event"]})
+                await run.signal(Signal.CANCELLED, {"event": item["event"]})
                 await run.cancel()
         except Exception:
             workflow.logger.info("run %s has ended; dropped its subscription", sub["run"])

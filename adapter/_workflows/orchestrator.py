@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey
@@ -24,37 +24,31 @@ from temporalio.exceptions import (
     FailureError,
 )
 
-from adapter._define.event import CRON_EVENT
-from adapter._define.expressions import evaluate, evaluate_key
-from adapter._execution.state import RUN_STATES, STATE_QUERY
-from adapter._temporal.search_attributes import run_search_attributes
-from adapter._workflows.hub import CANCEL_SIGNAL, HUB_WORKFLOW, WAIT_SIGNAL, hub_id
-
-RUN_STEP_ACTIVITY = "step.run"
-HANDLER_ACTIVITY = "handler"
-SIGNAL_WITH_START_ACTIVITY = "adapter.signal_with_start"
-SEND_ACTIVITY = "adapter.send"
-SEMAPHORE_WORKFLOW = "adapter.semaphore"
-PERMIT_SIGNAL = "adapter.permit"
-FAILED_EVENT = "inngest/function.failed"
-CANCELLED_EVENT = "inngest/function.cancelled"
-INVOKED_EVENT = "inngest/function.invoked"
-# Errors that end the run at once instead of becoming a memoized step error.
-FATAL_ERROR_TYPES = frozenset(
-    {"NonRetriableError", "StepError", "StepOutputError", "PayloadTooLargeError", "ConfigError"}
+from adapter._define.expressions import evaluate_key
+from adapter._errors import FATAL_ERROR_NAMES
+from adapter._execution.state import RUN_STATES
+from adapter._protocol import (
+    ActivityName,
+    LifecycleEvent,
+    Query,
+    RunInput,
+    Signal,
+    StepTask,
+    Subscription,
+    WorkflowName,
+    hub_id,
+    invoke_child_id,
+    lifecycle_event_id,
+    run_input,
+    semaphore_id,
+    step_event_id,
 )
+from adapter._temporal.search_attributes import run_search_attributes
+from adapter._workflows.clock import now_ms
+from adapter._workflows.priority import run_priority
+
 _SCHEDULED_TIME = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 _LOCAL = timedelta(seconds=30)
-
-
-def run_input(
-    app_id: str,
-    events: list[dict[str, Any]] | None,
-    opts: dict[str, Any],
-    cron: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The orchestrator's input: app, events (or the cron to build one from), options."""
-    return {"app_id": app_id, "events": events, "cron": cron, "opts": opts}
 
 
 def retry_policy(opts: dict[str, Any]) -> RetryPolicy:
@@ -65,7 +59,7 @@ def retry_policy(opts: dict[str, Any]) -> RetryPolicy:
         backoff_coefficient=backoff["coefficient"],
         maximum_interval=timedelta(seconds=backoff["maximum"]),
         maximum_attempts=opts["retries"] + 1,
-        non_retryable_error_types=sorted(FATAL_ERROR_TYPES),
+        non_retryable_error_types=sorted(FATAL_ERROR_NAMES),
     )
 
 
@@ -81,7 +75,7 @@ def cron_event(cron: dict[str, Any], info: workflow.Info) -> dict[str, Any]:
     scheduled = scheduled.astimezone(UTC).replace(microsecond=0)
     stamp = scheduled.strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
-        "name": CRON_EVENT,
+        "name": LifecycleEvent.SCHEDULED.value,
         "id": stamp,
         "ts": int(scheduled.timestamp() * 1000),
         "data": {
@@ -91,10 +85,6 @@ def cron_event(cron: dict[str, Any], info: workflow.Info) -> dict[str, Any]:
             "fireAt": stamp,
         },
     }
-
-
-def _now_ms() -> int:
-    return int(workflow.now().timestamp() * 1000)
 
 
 class _FunctionTimeout(Exception):
@@ -117,7 +107,7 @@ class FunctionRun:
         self._started = False
         self._race_entries: dict[str, dict[str, Any]] = {}
 
-    @workflow.query(name=STATE_QUERY)
+    @workflow.query(name=Query.RUN_STATE)
     def state(self, since: int) -> dict[str, Any]:
         """Events and memo entries from index ``since``, for activities on other workers."""
         return {
@@ -125,17 +115,17 @@ class FunctionRun:
             "entries": [[sid, self._memo[sid]] for sid in self._order[since:]],
         }
 
-    @workflow.signal(name=PERMIT_SIGNAL)
+    @workflow.signal(name=Signal.PERMIT)
     def permit(self, token: str) -> None:
         """A concurrency slot was granted."""
         self._permits.add(token)
 
-    @workflow.signal(name=WAIT_SIGNAL)
+    @workflow.signal(name=Signal.WAITED)
     def waited(self, payload: dict[str, Any]) -> None:
         """The hub matched an event to a ``wait_for_event`` step."""
         self._waited.setdefault(payload["step_id"], payload["event"])
 
-    @workflow.signal(name=CANCEL_SIGNAL)
+    @workflow.signal(name=Signal.CANCELLED)
     def cancelled_by(self, payload: dict[str, Any]) -> None:
         """The hub matched a cancel event; the cancellation request follows."""
         self._cancelled_by = payload["event"]
@@ -144,8 +134,9 @@ class FunctionRun:
     async def run(self, args: Sequence[RawValue]) -> Any:
         """Loop: call the handler, perform the steps it plans, until it returns."""
         info = workflow.info()
-        inp: dict[str, Any] = workflow.payload_converter().from_payload(args[0].payload, dict)
-        self._events = inp.get("events") or [cron_event(inp["cron"], info)]
+        inp = cast(RunInput, workflow.payload_converter().from_payload(args[0].payload, dict))
+        cron = inp.get("cron") or {}
+        self._events = inp.get("events") or [cron_event(cron, info)]
         self._opts: dict[str, Any] = inp["opts"]
         self._fn_id = info.workflow_type
         self._app_id: str = inp["app_id"]
@@ -178,7 +169,8 @@ class FunctionRun:
             return main.result()
         except asyncio.CancelledError:
             await self._emit(
-                CANCELLED_EVENT, {"reason": "cancelled", "cancelled_by": self._cancelled_by}
+                LifecycleEvent.CANCELLED,
+                {"reason": "cancelled", "cancelled_by": self._cancelled_by},
             )
             await self._unsubscribe()
             raise
@@ -197,7 +189,7 @@ class FunctionRun:
         details = error.details[0] if error.details else {}
         stack = details.get("stack", "") if isinstance(details, dict) else ""
         await self._emit(
-            FAILED_EVENT,
+            LifecycleEvent.FAILED,
             {"error": {"name": error.type or "Error", "message": error.message, "stack": stack}},
         )
 
@@ -206,8 +198,8 @@ class FunctionRun:
         info = workflow.info()
         event = {
             "name": name,
-            "id": f"{info.workflow_id}:{name.rsplit('.', 1)[-1]}",
-            "ts": _now_ms(),
+            "id": lifecycle_event_id(info.workflow_id, name),
+            "ts": now_ms(),
             "data": {
                 "function_id": self._fn_id,
                 "app_id": self._app_id,
@@ -219,7 +211,7 @@ class FunctionRun:
         }
         try:
             await workflow.execute_local_activity(
-                SEND_ACTIVITY,
+                ActivityName.SEND,
                 {"app_id": self._app_id, "events": [event]},
                 start_to_close_timeout=_LOCAL,
                 retry_policy=RetryPolicy(maximum_attempts=5),
@@ -232,22 +224,18 @@ class FunctionRun:
         for hub in sorted(hubs):
             with contextlib.suppress(Exception):
                 await workflow.get_external_workflow_handle(hub).signal(
-                    "unsubscribe", workflow.info().workflow_id
+                    Signal.UNSUBSCRIBE, workflow.info().workflow_id
                 )
 
     async def _main(self) -> Any:
         for rule in self._opts.get("cancel") or []:
+            timeout = rule.get("timeout")
             await self._subscribe(
                 rule["event"],
-                {
-                    "kind": "cancel",
-                    "step_id": rule["event"],
-                    "window_ms": self._window_ms,
-                    "expires_ms": None
-                    if rule.get("timeout") is None
-                    else self._window_ms + int(rule["timeout"] * 1000),
-                    "if": rule.get("if"),
-                },
+                kind="cancel",
+                step_id=rule["event"],
+                expires_ms=None if timeout is None else self._window_ms + int(timeout * 1000),
+                condition=rule.get("if"),
             )
         # A handler whose first statement is a step with a literal id: schedule that
         # step at once instead of calling the handler to find it (adapter/_first_step.py).
@@ -294,9 +282,9 @@ class FunctionRun:
         if entry is not None:
             self._record(plan[winner]["id"], entry)
 
-    def _activity_input(self, target: str | None, hint: bool = False) -> dict[str, Any]:
+    def _activity_input(self, target: str | None, hint: bool = False) -> StepTask:
         # Function, workflow and run ids reach the activity through activity.info().
-        inp: dict[str, Any] = {"memo_len": len(self._order)}
+        inp: StepTask = {"memo_len": len(self._order)}
         if target is not None:
             inp["target"] = target
         if hint:
@@ -308,7 +296,7 @@ class FunctionRun:
             return
         self._order.append(step_id)
         self._memo[step_id] = entry
-        self._window_ms = max(self._window_ms, completed_ms or _now_ms())
+        self._window_ms = max(self._window_ms, completed_ms or now_ms())
         RUN_STATES.record(workflow.info().run_id, step_id, entry)
 
     async def _call_handler(self) -> dict[str, Any]:
@@ -317,7 +305,7 @@ class FunctionRun:
         RUN_STATES.ensure(workflow.info().run_id, self._events, self._order, self._memo)
         try:
             result: dict[str, Any] = await workflow.execute_local_activity(
-                HANDLER_ACTIVITY,
+                ActivityName.HANDLER,
                 self._activity_input(None),
                 start_to_close_timeout=timedelta(seconds=self._opts["step_timeout"]),
                 retry_policy=self._policy,
@@ -362,7 +350,7 @@ class FunctionRun:
     ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         try:
             outcome: dict[str, Any] = await workflow.execute_activity(
-                RUN_STEP_ACTIVITY,
+                ActivityName.RUN_STEP,
                 self._activity_input(step_id, hint),
                 activity_id=step_id,
                 summary=step_id,
@@ -372,7 +360,7 @@ class FunctionRun:
             )
         except ActivityError as err:
             cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type in FATAL_ERROR_TYPES:
+            if isinstance(cause, ApplicationError) and cause.type in FATAL_ERROR_NAMES:
                 raise _run_failure(err) from None
             return {"error": _error_entry(cause or err)}, None
         executed = outcome.get("executed")
@@ -391,16 +379,12 @@ class FunctionRun:
         return {"data": None}
 
     async def _wait(self, step_id: str, opts: dict[str, Any]) -> dict[str, Any]:
-        now = _now_ms()
         await self._subscribe(
             opts["event"],
-            {
-                "kind": "wait",
-                "step_id": step_id,
-                "window_ms": self._window_ms,
-                "expires_ms": now + int(opts["timeout"] * 1000),
-                "if": opts.get("if"),
-            },
+            kind="wait",
+            step_id=step_id,
+            expires_ms=now_ms() + int(opts["timeout"] * 1000),
+            condition=opts.get("if"),
         )
         try:
             await workflow.wait_condition(
@@ -410,17 +394,33 @@ class FunctionRun:
             return {"data": None}
         return {"data": self._waited[step_id]}
 
-    async def _subscribe(self, event_name: str, sub: dict[str, Any]) -> None:
+    async def _subscribe(
+        self,
+        event_name: str,
+        *,
+        kind: str,
+        step_id: str,
+        expires_ms: int | None,
+        condition: str | None,
+    ) -> None:
         hub = hub_id(self._app_id, event_name)
         self._hubs.add(hub)
-        sub = {**sub, "run": workflow.info().workflow_id, "trigger": self._events[0]}
-        await self._signal_with_start(HUB_WORKFLOW, hub, "subscribe", sub, {})
+        sub: Subscription = {
+            "kind": kind,
+            "step_id": step_id,
+            "window_ms": self._window_ms,
+            "expires_ms": expires_ms,
+            "if": condition,
+            "run": workflow.info().workflow_id,
+            "trigger": self._events[0],
+        }
+        await self._signal_with_start(WorkflowName.HUB, hub, Signal.SUBSCRIBE, sub, {})
 
     async def _signal_with_start(
         self, workflow_type: str, workflow_id: str, signal: str, arg: Any, start: Any
     ) -> None:
         await workflow.execute_local_activity(
-            SIGNAL_WITH_START_ACTIVITY,
+            ActivityName.SIGNAL_WITH_START,
             {
                 "workflow": workflow_type,
                 "id": workflow_id,
@@ -436,9 +436,9 @@ class FunctionRun:
     async def _invoke(self, step_id: str, opts: dict[str, Any]) -> dict[str, Any]:
         info = workflow.info()
         event = {
-            "name": INVOKED_EVENT,
-            "id": f"{info.workflow_id}:{step_id}",
-            "ts": _now_ms(),
+            "name": LifecycleEvent.INVOKED.value,
+            "id": step_event_id(info.workflow_id, step_id),
+            "ts": now_ms(),
             "data": opts["data"],
         }
         timeout = opts.get("timeout")
@@ -448,7 +448,7 @@ class FunctionRun:
             result = await workflow.execute_child_workflow(
                 opts["function_id"],
                 run_input(opts["app_id"], [event], child_opts),
-                id=f"{info.workflow_id}:invoke:{step_id}",
+                id=invoke_child_id(info.workflow_id, step_id),
                 task_queue=opts["task_queue"],
                 execution_timeout=None if timeout is None else timedelta(seconds=timeout),
                 static_summary=step_id,
@@ -473,12 +473,12 @@ class FunctionRun:
             for i, rule in enumerate(rules):
                 key = evaluate_key(rule.get("key"), self._events[0])
                 scope = "app" if rule.get("scope") == "app" else self._fn_id
-                semaphore = f"{self._app_id}:concurrency:{scope}:{key or '-'}"
+                semaphore = semaphore_id(self._app_id, scope, key)
                 token = f"{info.workflow_id}|{step_id}|{i}|{len(self._order)}"
                 await self._signal_with_start(
-                    SEMAPHORE_WORKFLOW,
+                    WorkflowName.SEMAPHORE,
                     semaphore,
-                    "acquire",
+                    Signal.ACQUIRE,
                     {
                         "token": token,
                         "run": info.workflow_id,
@@ -505,17 +505,12 @@ class FunctionRun:
             for semaphore, token in held:
                 self._permits.discard(token)
                 with contextlib.suppress(Exception):
-                    await workflow.get_external_workflow_handle(semaphore).signal("release", token)
+                    await workflow.get_external_workflow_handle(semaphore).signal(
+                        Signal.RELEASE, token
+                    )
 
     def _priority(self) -> int:
-        expression = self._opts.get("priority")
-        if not expression:
-            return 0
-        try:
-            value = evaluate(expression, event=self._events[0])
-        except ValueError:
-            return 0
-        return max(-600, min(600, int(value))) if isinstance(value, int | float) else 0
+        return run_priority(self._opts.get("priority"), self._events[0])
 
 
 def _error_entry(error: BaseException) -> dict[str, Any]:

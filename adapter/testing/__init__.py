@@ -8,12 +8,11 @@ from adapter.testing._sandbox import (
     RunResult,
     StepRecord,
     Timeout,
-    TimeSkippingEnv,
     UnstubbedStepError,
     run,
     run_sync,
-    time_skipping,
 )
+from adapter.testing._time_skipping import TimeSkippingEnv, time_skipping
 
 __all__ = [
     "RunResult",

