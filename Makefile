@@ -1,10 +1,11 @@
-# Two commands: `make dev` (Temporal dev server + worker + functions/) and `make test`.
+# Two commands: `make dev` (Temporal dev server + worker + functions/) and `make test`
+# (lint + the whole suite); `make test-unit` runs the tests that need no server, in seconds.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint bench clean
+.PHONY: dev test test-unit lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +31,12 @@ $(JS_DEPS): tests/js/package.json tests/js/package-lock.json
 test: lint $(JS_DEPS)
 	$(BIN)/pytest -q
 
+# Markers are applied in tests/conftest.py: unit = no Temporal server, no subprocess server.
+test-unit: $(STAMP)
+	$(BIN)/pytest -m unit -q
+
 bench: $(STAMP)
-	$(BIN)/python bench/steps.py
+	$(BIN)/python -m bench.steps
 
 clean:
 	rm -rf $(VENV) .state

@@ -18,47 +18,45 @@ warm-up; the median wall time divided by N is the per-step latency. History size
 (events, bytes of the event protos) and the second table's timings (read from the
 history's timestamps: where the time goes) are medians over all runs.
 
-    .venv/bin/python bench/steps.py            # full run, a few minutes on 2 cores
-    .venv/bin/python bench/steps.py --quick    # fewer repetitions
+    .venv/bin/python -m bench.steps            # full run, a few minutes on 2 cores
+    .venv/bin/python -m bench.steps --quick    # fewer repetitions
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import os
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
-from datetime import timedelta
 from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
-from temporalio.common import RetryPolicy
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Worker as TemporalWorker
 
 from adapter import Context, Inngest
-from adapter._temporal.devserver import FAST_DISPATCH_FLAGS, temporal_cli
-from adapter.worker import WorkerSettings, build_worker
+from adapter.worker import Worker, WorkerSettings
+from bench.common import (
+    HEARTBEAT_TIMEOUT,
+    RAW_RETRY,
+    STEP_TIMEOUT,
+    dev_server,
+    log,
+    raw_worker,
+)
 
 SIZES = (1, 10, 100, 1000)
 TARGET_RATIO = 1.10
 RAW_QUEUE = "bench-raw"
 RESULT_TIMEOUT = 900.0
-
-# Same settings the adapter gives its steps (defaults: 4 retries, 2 h steps, 10 s heartbeat).
-STEP_TIMEOUT = timedelta(hours=2)
-HEARTBEAT_TIMEOUT = timedelta(seconds=10)
-RAW_RETRY = RetryPolicy(maximum_attempts=5)
 
 
 # --- raw temporalio -----------------------------------------------------------------
@@ -100,18 +98,14 @@ class RawSteps:
         return total
 
 
-def raw_worker(client: Client, settings: WorkerSettings) -> Worker:
+def raw_steps_worker(client: Client, settings: WorkerSettings) -> TemporalWorker:
     """A worker for RawSteps with the adapter worker's limits."""
-    return Worker(
+    return raw_worker(
         client,
+        settings,
         task_queue=RAW_QUEUE,
         workflows=[RawSteps],
         activities=[raw_noop, raw_noop_heartbeat],
-        workflow_runner=UnsandboxedWorkflowRunner(),
-        max_concurrent_activities=settings.max_concurrent_steps,
-        max_concurrent_local_activities=settings.max_concurrent_steps,
-        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
-        graceful_shutdown_timeout=settings.graceful_shutdown,
     )
 
 
@@ -286,10 +280,6 @@ class Result:
 Results = dict[int, dict[str, Result]]
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 async def measure(
     client: Client, runners: dict[str, Runner], n: int, repeat: int
 ) -> dict[str, Result]:
@@ -378,57 +368,31 @@ def verdict(results: Results) -> list[str]:
     return lines
 
 
-@contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Point file descriptor 1 at stderr, so that child processes started here inherit it."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 async def bench(args: argparse.Namespace) -> None:
     sizes = [n for n in SIZES if n <= args.max_steps]
-    log("starting the Temporal dev server ...")
-    with _stdout_to_stderr():  # the server's banner and logs stay off the results
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_cli(),
-            dev_server_extra_args=FAST_DISPATCH_FLAGS,
-            ui=False,
-        )
-    try:
+    async with dev_server() as env:
         client = env.client
         settings = WorkerSettings()
         app = define_app(client, sizes)
-        worker, threads = build_worker(client, app, settings)
         runners: dict[str, Runner] = {
             ADAPTER: adapter_runner(client, app),
             RAW: raw_runner(client),
         }
         if args.heartbeat_variant:
             runners[RAW_HB] = raw_runner(client, heartbeat=True)
-        try:
-            async with worker, raw_worker(client, settings):
-                log("warming up ...")
-                for size in [n for n in sizes if n <= 100]:
-                    for _ in range(args.warmup):
-                        for runner in runners.values():
-                            await runner(size)
-                results: Results = {}
-                for n in sizes:
-                    if n >= 1000:
-                        chosen = {k: v for k, v in runners.items() if k != RAW_HB}
-                        results[n] = await measure(client, chosen, n, args.large_repeat)
-                    else:
-                        results[n] = await measure(client, runners, n, args.repeat)
-        finally:
-            threads.shutdown(wait=False)
-    finally:
-        await env.shutdown()
+        async with Worker(client, app, settings), raw_steps_worker(client, settings):
+            log("warming up ...")
+            for size in [n for n in sizes if n <= 100]:
+                for _ in range(args.warmup):
+                    for runner in runners.values():
+                        await runner(size)
+            results: Results = {}
+            for n in sizes:
+                if n >= 1000:
+                    chosen = {k: v for k, v in runners.items() if k != RAW_HB}
+                    results[n] = await measure(client, chosen, n, args.large_repeat)
+                else:
+                    results[n] = await measure(client, runners, n, args.repeat)
 
     print()
     print("\n".join(main_table(results)))

@@ -20,15 +20,14 @@ same limits (``WorkerSettings()``), on separate task queues.
    1,000 runs that do one step and then sleep an hour (``step.sleep`` /
    ``workflow.sleep``), waits until all of them sleep, and reads its RSS again.
 
-    .venv/bin/python bench/throughput.py            # a few minutes on 2 cores
-    .venv/bin/python bench/throughput.py --quick    # smaller, for a smoke run
+    .venv/bin/python -m bench.throughput            # a few minutes on 2 cores
+    .venv/bin/python -m bench.throughput --quick    # smaller, for a smoke run
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import os
@@ -37,7 +36,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -47,15 +46,13 @@ from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
-from temporalio.common import RetryPolicy
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Worker as TemporalWorker
 
 from adapter import Context, Inngest
 from adapter._http.app import EventServer, create_app
-from adapter._temporal.devserver import FAST_DISPATCH_FLAGS, temporal_cli
 from adapter._temporal.search_attributes import ALL_KEYS
-from adapter.worker import WorkerSettings, build_worker
+from adapter.worker import Worker, WorkerSettings
+from bench.common import RAW_RETRY, STEP_TIMEOUT, dev_server, load_average, log, raw_worker
 
 LATENCY_TARGET = 1.2
 RAW_QUEUE = "bench-tp-raw"
@@ -63,17 +60,10 @@ START_CONCURRENCY = 64  # what Inngest.send allows itself (adapter/_client.py)
 HTTP_REQUESTS = 10
 KEY = "bench-key"
 
-# Same settings the adapter gives its steps (defaults: 4 retries, 2 h steps, 10 s heartbeat).
-STEP_TIMEOUT = timedelta(hours=2)
-RAW_RETRY = RetryPolicy(maximum_attempts=5)
 
 # Step bodies and activities record here (one process: perf_counter is comparable).
 FIRST_STEP_AT: dict[str, float] = {}
 STEPS_RUN: dict[str, int] = {}
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- raw temporalio -------------------------------------------------------------------
@@ -131,18 +121,16 @@ class RawNap:
         return n
 
 
-def raw_worker(client: Client, settings: WorkerSettings, task_queue: str = RAW_QUEUE) -> Worker:
+def raw_tp_worker(
+    client: Client, settings: WorkerSettings, task_queue: str = RAW_QUEUE
+) -> TemporalWorker:
     """Raw workflows with the adapter worker's limits (as bench/steps.py)."""
-    return Worker(
+    return raw_worker(
         client,
+        settings,
         task_queue=task_queue,
         workflows=[RawFirst, RawThree, RawNap],
         activities=[raw_mark, raw_noop],
-        workflow_runner=UnsandboxedWorkflowRunner(),
-        max_concurrent_activities=settings.max_concurrent_steps,
-        max_concurrent_local_activities=settings.max_concurrent_steps,
-        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
-        graceful_shutdown_timeout=settings.graceful_shutdown,
     )
 
 
@@ -380,10 +368,10 @@ async def memory_child(variant: str, address: str, runs: int) -> dict[str, Any]:
     adapter = variant.startswith("adapter")
     if adapter:
         app = define_app(client, event_hub=variant == "adapter", rounds=0)
-        worker, threads = build_worker(client, app, settings)
+        worker: Worker | TemporalWorker = Worker(client, app, settings)
     else:
         queue = f"{RAW_QUEUE}-mem-{tag}"
-        worker, threads = raw_worker(client, settings, queue), None
+        worker = raw_tp_worker(client, settings, queue)
     async with worker:
         # Warm-up: imports, connections, caches of a finished run.
         if adapter:
@@ -425,8 +413,6 @@ async def memory_child(variant: str, address: str, runs: int) -> dict[str, Any]:
         gc.collect()
         await asyncio.sleep(1)
         after = rss_kib()
-    if threads is not None:
-        threads.shutdown(wait=False)
     return {
         "variant": variant,
         "runs": runs,
@@ -440,7 +426,8 @@ def run_memory_child(variant: str, address: str, runs: int) -> dict[str, Any]:
     proc = subprocess.run(
         [
             sys.executable,
-            __file__,
+            "-m",
+            "bench.throughput",
             "--memory-child",
             variant,
             "--address",
@@ -461,47 +448,19 @@ def run_memory_child(variant: str, address: str, runs: int) -> dict[str, Any]:
 # --- the benchmark ----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Point file descriptor 1 at stderr, so that child processes started here inherit it."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _load() -> str:
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
 async def bench(args: argparse.Namespace) -> None:
-    log(f"load average before: {_load()}; {os.cpu_count()} cores")
-    log("starting the Temporal dev server ...")
-    with _stdout_to_stderr():
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_cli(),
-            dev_server_extra_args=FAST_DISPATCH_FLAGS,
-            search_attributes=ALL_KEYS,
-            ui=False,
-        )
+    log(f"load average before: {load_average()}; {os.cpu_count()} cores")
     out: list[str] = []
-    try:
+    async with dev_server(ALL_KEYS) as env:
         client = env.client
         settings = WorkerSettings()
         app = define_app(client, event_hub=True, rounds=args.rounds)
         quiet = define_app(client, event_hub=False, rounds=args.rounds)
-        worker, threads = build_worker(client, app, settings)
-        quiet_worker, quiet_threads = build_worker(client, quiet, settings)
         api = create_app([app], event_keys={KEY})
         async with (
-            worker,
-            quiet_worker,
-            raw_worker(client, settings),
+            Worker(client, app, settings),
+            Worker(client, quiet, settings),
+            raw_tp_worker(client, settings),
             EventServer(api, port=0) as server,
         ):
             # 1. latency
@@ -540,8 +499,6 @@ async def bench(args: argparse.Namespace) -> None:
                     )
                     tps[name].append(result)
             out += ["", *throughput_table(tps)]
-        threads.shutdown(wait=False)
-        quiet_threads.shutdown(wait=False)
         # 3. memory, each variant in its own process
         address = client.service_client.config.target_host
         mem = []
@@ -550,9 +507,7 @@ async def bench(args: argparse.Namespace) -> None:
             mem.append(run_memory_child(variant, address, args.memory_runs))
             log(f"  {mem[-1]}")
         out += ["", *memory_table(mem)]
-    finally:
-        await env.shutdown()
-    log(f"load average after: {_load()}")
+    log(f"load average after: {load_average()}")
     print("\n".join(out))
 
 

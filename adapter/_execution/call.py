@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from adapter._define.event import Event
 from adapter._define.function import App
@@ -103,6 +103,18 @@ def error_entry(error: BaseException) -> dict[str, Any]:
     }
 
 
+class EventSender(Protocol):
+    """Sends events for ``step.send_event`` (an app, or the sandbox's recorder)."""
+
+    async def send(self, events: Any) -> list[str]:
+        """Send events; returns their ids."""
+        ...
+
+    def send_sync(self, events: Any) -> list[str]:
+        """Blocking twin of :meth:`send`."""
+        ...
+
+
 class Execution:
     """State of one call of the handler. Steps talk to it; the driver reads it."""
 
@@ -114,10 +126,12 @@ class Execution:
         payload_limit: int,
         threads: Executor | None = None,
         app: App | None = None,
+        sender: EventSender | None = None,
         run_id: str = "",
     ) -> None:
         self.memo = memo
         self.app = app
+        self.sender = sender or app
         self.run_id = run_id
         self.target = target
         self.payload_limit = payload_limit
@@ -185,11 +199,11 @@ class Execution:
         """How many step calls this handler call has made so far."""
         return sum(self.counters.values())
 
-    def require_app(self, where: str) -> App:
-        """The app this run belongs to (needed to send events)."""
-        if self.app is None:
+    def require_sender(self, where: str) -> EventSender:
+        """What sends this run's events."""
+        if self.sender is None:
             raise RuntimeError(f"{where}: no app is attached to this execution")
-        return self.app
+        return self.sender
 
     def plan_step(self, planned: Planned) -> asyncio.Future[None] | None:
         """Record a new step; async handlers get a gate the driver opens or cancels."""

@@ -26,7 +26,7 @@ from typing import Any
 
 from adapter._define.function import App
 from adapter._errors import _Interrupt
-from adapter._execution.call import Execution, HandlerFailed, Outcome, RunInfo
+from adapter._execution.call import EventSender, Execution, HandlerFailed, Outcome, RunInfo
 from adapter._execution.context import Context, ContextSync, ReplayAwareLogger
 from adapter._execution.payloads import check_size, to_json_value
 from adapter._execution.step import Group, GroupSync, Step, StepSync
@@ -58,11 +58,18 @@ async def execute(
     payload_limit: int,
     threads: Executor | None = None,
     app: App | None = None,
+    sender: EventSender | None = None,
 ) -> Outcome:
     """Call ``handler`` once; see the module docstring. Raises StepFailed or HandlerFailed."""
 
     ex = Execution(
-        memo, target, payload_limit=payload_limit, threads=threads, app=app, run_id=info.run_id
+        memo,
+        target,
+        payload_limit=payload_limit,
+        threads=threads,
+        app=app,
+        sender=sender,
+        run_id=info.run_id,
     )
     logger = ReplayAwareLogger(info.logger, ex.is_live)
     event = info.events[0]

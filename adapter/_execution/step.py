@@ -109,11 +109,26 @@ def _raw_events(events: Any) -> list[Any]:
     )
 
 
-class Step:
-    """Steps for ``async def`` handlers. Each step runs at most once per run."""
+class _StepBase:
+    """What the async and sync step APIs share: the execution and argument checks.
+
+    As httpx's ``BaseClient``: the logic is here once; :class:`Step` and
+    :class:`StepSync` add only the waiting (``await``, or a plain call).
+    """
 
     def __init__(self, execution: Execution) -> None:
         self._ex = execution
+
+    def _invoke_target(self, step_id: str, function_id: str, app_id: str | None) -> Function:
+        return _resolve(self._ex, step_id, function_id, app_id)
+
+    def _outgoing(self, step_id: str, events: Any) -> list[Event]:
+        """Events to send from a step, with ids derived from run and step."""
+        return _event_ids(self._ex, step_id, prepare_events(_raw_events(events)))
+
+
+class Step(_StepBase):
+    """Steps for ``async def`` handlers. Each step runs at most once per run."""
 
     async def _new(self, kind: str, step_id: str, opts: dict[str, Any]) -> tuple[bool, Any, str]:
         ex = self._ex
@@ -202,13 +217,13 @@ class Step:
         timeout: DurationLike | None = None,
     ) -> Any:
         """Like :meth:`invoke`, naming the function by id."""
-        target = _resolve(self._ex, step_id, function_id, app_id)
+        target = self._invoke_target(step_id, function_id, app_id)
         return await self.invoke(step_id, function=target, data=data, timeout=timeout)
 
     async def send_event(self, step_id: str, events: Any) -> list[str]:
         """Send events as a step (never twice on replay or retry); returns their ids."""
-        prepared = _event_ids(self._ex, step_id, prepare_events(_raw_events(events)))
-        app = self._ex.require_app(f"step.send_event('{step_id}')")
+        prepared = self._outgoing(step_id, events)
+        app = self._ex.require_sender(f"step.send_event('{step_id}')")
 
         async def send() -> list[str]:
             return await app.send(prepared)
@@ -217,11 +232,8 @@ class Step:
         return result
 
 
-class StepSync:
+class StepSync(_StepBase):
     """Steps for plain ``def`` handlers; same semantics as :class:`Step`, no ``await``."""
-
-    def __init__(self, execution: Execution) -> None:
-        self._ex = execution
 
     def _new(self, kind: str, step_id: str, opts: dict[str, Any], inline: Any = None) -> Any:
         ex = self._ex
@@ -282,13 +294,13 @@ class StepSync:
         timeout: DurationLike | None = None,
     ) -> Any:
         """Like :meth:`invoke`, naming the function by id."""
-        target = _resolve(self._ex, step_id, function_id, app_id)
+        target = self._invoke_target(step_id, function_id, app_id)
         return self.invoke(step_id, function=target, data=data, timeout=timeout)
 
     def send_event(self, step_id: str, events: Any) -> list[str]:
         """Send events as a step; returns their ids."""
-        prepared = _event_ids(self._ex, step_id, prepare_events(_raw_events(events)))
-        app = self._ex.require_app(f"step.send_event('{step_id}')")
+        prepared = self._outgoing(step_id, events)
+        app = self._ex.require_sender(f"step.send_event('{step_id}')")
         result: list[str] = self.run(step_id, app.send_sync, prepared)
         return result
 

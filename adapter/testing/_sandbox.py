@@ -29,14 +29,13 @@ lists, exactly as Temporal does.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from adapter._define.config import Backoff
 from adapter._define.event import CRON_EVENT, Event, prepare_events
-from adapter._define.function import App, Function
+from adapter._define.function import Function
 from adapter._errors import is_fatal
 from adapter._execution.call import (
     HandlerFailed,
@@ -119,49 +118,14 @@ class RunResult:
         return [s for s in self.steps if s.kind == "wait"]
 
 
-class _RecordingApp:
-    """Stands in for the function's app: the same identity and functions; sends are recorded."""
+class _Recorder:
+    """Stands in for sending: events are recorded in the run's result, not sent."""
 
-    def __init__(self, real: App, sent: list[dict[str, Any]]) -> None:
-        self._real = real
+    def __init__(self, sent: list[dict[str, Any]]) -> None:
         self._sent = sent
 
-    @property
-    def app_id(self) -> str:
-        """The real app's id."""
-        return self._real.app_id
-
-    @property
-    def task_queue(self) -> str:
-        """The real app's task queue."""
-        return self._real.task_queue
-
-    @property
-    def backoff(self) -> Backoff:
-        """The real app's default backoff."""
-        return self._real.backoff
-
-    @property
-    def heartbeat_timeout(self) -> timedelta:
-        """The real app's heartbeat timeout."""
-        return self._real.heartbeat_timeout
-
-    @property
-    def payload_limit(self) -> int:
-        """The real app's payload limit."""
-        return self._real.payload_limit
-
-    @property
-    def functions(self) -> Sequence[Function]:
-        """The real app's functions."""
-        return self._real.functions
-
-    def function(self, function_id: str) -> Function:
-        """One of the real app's functions."""
-        return self._real.function(function_id)
-
     async def send(self, events: Any) -> list[str]:
-        """Record the events instead of sending them; returns their ids."""
+        """Record the events; returns their ids."""
         prepared = prepare_events(events)
         self._sent.extend(e.model_dump(exclude_none=True) for e in prepared)
         return [e.id for e in prepared]
@@ -256,7 +220,7 @@ class _SandboxRun:
         self.memo: dict[str, dict[str, Any]] = {}
         self.records: dict[str, StepRecord] = {}
         self.result = RunResult(status="running")
-        self.app = _RecordingApp(fn.client, self.result.sent)
+        self.recorder = _Recorder(self.result.sent)
 
     async def run(self) -> RunResult:
         """Call the handler and perform its steps until it returns or fails."""
@@ -305,7 +269,8 @@ class _SandboxRun:
             dict(self.memo),
             target=target,
             payload_limit=self.fn.client.payload_limit,
-            app=self.app,
+            app=self.fn.client,
+            sender=self.recorder,
         )
 
     def record(self, step_id: str, kind: str, entry: dict[str, Any], **extra: Any) -> None:
