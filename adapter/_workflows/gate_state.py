@@ -78,11 +78,11 @@ class GateState:
             self.admitted.append(now)
         if debounce is not None:
             self.pending = [event]
-            self.first_ms = self.first_ms or now
+            self.first_ms = now if self.first_ms is None else self.first_ms
             self.last_ms = now
         elif batch is not None:
             self.pending.append(event)
-            self.first_ms = self.first_ms or now
+            self.first_ms = now if self.first_ms is None else self.first_ms
         else:
             self._enqueue([event], now)
         return Admission.QUEUED

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     ChildWorkflowError,
-    FailureError,
 )
 
-from adapter._define.expressions import evaluate_key
 from adapter._errors import FATAL_ERROR_NAMES
 from adapter._execution.state import RUN_STATES
 from adapter._protocol import (
@@ -40,55 +38,20 @@ from adapter._protocol import (
     invoke_child_id,
     lifecycle_event_id,
     run_input,
-    semaphore_id,
     step_event_id,
 )
 from adapter._temporal.search_attributes import run_search_attributes
+from adapter._workflows.calls import LOCAL_TIMEOUT, signal_with_start
 from adapter._workflows.clock import now_ms
+from adapter._workflows.cron_event import cron_event
+from adapter._workflows.failures import (
+    FunctionTimeout,
+    error_entry,
+    retry_policy,
+    run_failure,
+)
 from adapter._workflows.priority import run_priority
-
-_SCHEDULED_TIME = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
-_LOCAL = timedelta(seconds=30)
-
-
-def retry_policy(opts: dict[str, Any]) -> RetryPolicy:
-    """The function's retry policy: ``retries`` + 1 attempts with exponential backoff."""
-    backoff = opts["backoff"]
-    return RetryPolicy(
-        initial_interval=timedelta(seconds=backoff["initial"]),
-        backoff_coefficient=backoff["coefficient"],
-        maximum_interval=timedelta(seconds=backoff["maximum"]),
-        maximum_attempts=opts["retries"] + 1,
-        non_retryable_error_types=sorted(FATAL_ERROR_NAMES),
-    )
-
-
-def cron_event(cron: dict[str, Any], info: workflow.Info) -> dict[str, Any]:
-    """Inngest's ``inngest/scheduled.timer`` event for one tick; its id is the tick's time."""
-    scheduled = info.typed_search_attributes.get(_SCHEDULED_TIME)
-    if scheduled is None:
-        # Schedules name runs "<action id>-<RFC3339 time>".
-        try:
-            scheduled = datetime.fromisoformat(info.workflow_id[-20:].replace("Z", "+00:00"))
-        except ValueError:
-            scheduled = info.start_time
-    scheduled = scheduled.astimezone(UTC).replace(microsecond=0)
-    stamp = scheduled.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "name": LifecycleEvent.SCHEDULED.value,
-        "id": stamp,
-        "ts": int(scheduled.timestamp() * 1000),
-        "data": {
-            "cron": cron["cron"],
-            "timezone": cron.get("timezone") or "UTC",
-            "scheduledAt": stamp,
-            "fireAt": stamp,
-        },
-    }
-
-
-class _FunctionTimeout(Exception):
-    pass
+from adapter._workflows.slots import ConcurrencySlots
 
 
 @workflow.defn(dynamic=True, sandboxed=False)
@@ -99,12 +62,12 @@ class FunctionRun:
         self._events: list[dict[str, Any]] = []
         self._order: list[str] = []
         self._memo: dict[str, dict[str, Any]] = {}
-        self._permits: set[str] = set()
         self._waited: dict[str, dict[str, Any]] = {}
         self._cancelled_by: dict[str, Any] | None = None
         self._hubs: set[str] = set()
         self._window_ms = 0
         self._started = False
+        self._permits: set[str] = set()  # concurrency slots granted (by signal)
         self._race_entries: dict[str, dict[str, Any]] = {}
 
     @workflow.query(name=Query.RUN_STATE)
@@ -143,6 +106,14 @@ class FunctionRun:
         self._task_queue = info.task_queue
         self._policy = retry_policy(self._opts)
         self._window_ms = int(info.start_time.timestamp() * 1000)
+        self._slots = ConcurrencySlots(
+            app_id=self._app_id,
+            function_id=self._fn_id,
+            task_queue=self._task_queue,
+            rules=self._opts.get("concurrency") or [],
+            lease_s=self._opts["step_timeout"] + 60,
+            permits=self._permits,
+        )
         RUN_STATES.reset(info.run_id, self._events)
         try:
             return await self._run_to_end()
@@ -163,7 +134,7 @@ class FunctionRun:
                 main.cancel()
                 with contextlib.suppress(BaseException):
                     await main
-                raise _FunctionTimeout(
+                raise FunctionTimeout(
                     f"the run did not finish within {finish:g}s (timeouts.finish)"
                 ) from None
             return main.result()
@@ -174,7 +145,7 @@ class FunctionRun:
             )
             await self._unsubscribe()
             raise
-        except _FunctionTimeout as timeout:
+        except FunctionTimeout as timeout:
             error = ApplicationError(str(timeout), type="FunctionTimeout", non_retryable=True)
             await self._fail(error)
             raise error from None
@@ -213,7 +184,7 @@ class FunctionRun:
             await workflow.execute_local_activity(
                 ActivityName.SEND,
                 {"app_id": self._app_id, "events": [event]},
-                start_to_close_timeout=_LOCAL,
+                start_to_close_timeout=LOCAL_TIMEOUT,
                 retry_policy=RetryPolicy(maximum_attempts=5),
             )
         except ActivityError:
@@ -313,7 +284,7 @@ class FunctionRun:
             )
             return result
         except ActivityError as err:
-            raise _run_failure(err) from None
+            raise run_failure(err) from None
 
     async def _perform(self, planned: dict[str, Any], record: bool = True) -> dict[str, Any] | None:
         """Perform one planned step and record its entry; returns the activity outcome."""
@@ -321,7 +292,17 @@ class FunctionRun:
         outcome: dict[str, Any] | None = None
         completed_ms: int | None = None
         if kind == "run":
-            async with self._concurrency_slot(step_id):
+            start_timeout = (
+                None if self._started else (self._opts.get("timeouts") or {}).get("start")
+            )
+            async with self._slots.hold(
+                step_id,
+                event=self._events[0],
+                memo_len=len(self._order),
+                priority=self._priority(),
+                start_timeout=start_timeout,
+            ):
+                self._started = True
                 entry, outcome = await self._run_step(
                     step_id, bool(planned.get("opts", {}).get("hint"))
                 )
@@ -361,8 +342,8 @@ class FunctionRun:
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type in FATAL_ERROR_NAMES:
-                raise _run_failure(err) from None
-            return {"error": _error_entry(cause or err)}, None
+                raise run_failure(err) from None
+            return {"error": error_entry(cause or err)}, None
         executed = outcome.get("executed")
         if executed and executed["id"] == step_id:
             return {"data": executed["data"]}, outcome
@@ -414,24 +395,7 @@ class FunctionRun:
             "run": workflow.info().workflow_id,
             "trigger": self._events[0],
         }
-        await self._signal_with_start(WorkflowName.HUB, hub, Signal.SUBSCRIBE, sub, {})
-
-    async def _signal_with_start(
-        self, workflow_type: str, workflow_id: str, signal: str, arg: Any, start: Any
-    ) -> None:
-        await workflow.execute_local_activity(
-            ActivityName.SIGNAL_WITH_START,
-            {
-                "workflow": workflow_type,
-                "id": workflow_id,
-                "task_queue": self._task_queue,
-                "signal": signal,
-                "arg": arg,
-                "start": start,
-            },
-            start_to_close_timeout=_LOCAL,
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
-        )
+        await signal_with_start(self._task_queue, WorkflowName.HUB, hub, Signal.SUBSCRIBE, sub)
 
     async def _invoke(self, step_id: str, opts: dict[str, Any]) -> dict[str, Any]:
         info = workflow.info()
@@ -457,77 +421,8 @@ class FunctionRun:
                 else None,
             )
         except ChildWorkflowError as err:
-            return {"error": _error_entry(err.cause or err)}
+            return {"error": error_entry(err.cause or err)}
         return {"data": result}
-
-    @contextlib.asynccontextmanager
-    async def _concurrency_slot(self, step_id: str) -> AsyncIterator[None]:
-        rules = self._opts.get("concurrency") or []
-        if not rules:
-            yield
-            return
-        info = workflow.info()
-        held: list[tuple[str, str]] = []
-        start_timeout = None if self._started else (self._opts.get("timeouts") or {}).get("start")
-        try:
-            for i, rule in enumerate(rules):
-                key = evaluate_key(rule.get("key"), self._events[0])
-                scope = "app" if rule.get("scope") == "app" else self._fn_id
-                semaphore = semaphore_id(self._app_id, scope, key)
-                token = f"{info.workflow_id}|{step_id}|{i}|{len(self._order)}"
-                await self._signal_with_start(
-                    WorkflowName.SEMAPHORE,
-                    semaphore,
-                    Signal.ACQUIRE,
-                    {
-                        "token": token,
-                        "run": info.workflow_id,
-                        "limit": rule["limit"],
-                        "priority": self._priority(),
-                        "lease_s": self._opts["step_timeout"] + 60,
-                    },
-                    {},
-                )
-                held.append((semaphore, token))
-                try:
-                    await workflow.wait_condition(
-                        lambda t=token: t in self._permits,  # type: ignore[misc]
-                        timeout=start_timeout,
-                        timeout_summary="start timeout" if start_timeout else None,
-                    )
-                except TimeoutError:
-                    raise _FunctionTimeout(
-                        f"the run did not start within {start_timeout:g}s (timeouts.start)"
-                    ) from None
-            self._started = True
-            yield
-        finally:
-            for semaphore, token in held:
-                self._permits.discard(token)
-                with contextlib.suppress(Exception):
-                    await workflow.get_external_workflow_handle(semaphore).signal(
-                        Signal.RELEASE, token
-                    )
 
     def _priority(self) -> int:
         return run_priority(self._opts.get("priority"), self._events[0])
-
-
-def _error_entry(error: BaseException) -> dict[str, Any]:
-    if isinstance(error, ApplicationError):
-        details = error.details[0] if error.details else {}
-        stack = details.get("stack", "") if isinstance(details, dict) else ""
-        return {"name": error.type or "Error", "message": error.message, "stack": stack}
-    message = error.message if isinstance(error, FailureError) else str(error)
-    return {"name": type(error).__name__, "message": message, "stack": ""}
-
-
-def _run_failure(err: ActivityError) -> ApplicationError:
-    """The error that fails the run, carrying the user's error type, message and stack."""
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return ApplicationError(
-            cause.message, *cause.details, type=cause.type or "Error", non_retryable=True
-        )
-    message = cause.message if isinstance(cause, FailureError) else str(cause or err)
-    return ApplicationError(message, type=type(cause or err).__name__, non_retryable=True)

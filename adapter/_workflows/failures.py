@@ -1,0 +1,48 @@
+"""How the orchestrator turns activity and child failures into memo entries and run failures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+
+from adapter._errors import FATAL_ERROR_NAMES
+
+
+class FunctionTimeout(Exception):
+    """The run did not start (``timeouts.start``) or finish (``timeouts.finish``) in time."""
+
+
+def retry_policy(opts: dict[str, Any]) -> RetryPolicy:
+    """The function's retry policy: ``retries`` + 1 attempts with exponential backoff."""
+    backoff = opts["backoff"]
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=backoff["initial"]),
+        backoff_coefficient=backoff["coefficient"],
+        maximum_interval=timedelta(seconds=backoff["maximum"]),
+        maximum_attempts=opts["retries"] + 1,
+        non_retryable_error_types=sorted(FATAL_ERROR_NAMES),
+    )
+
+
+def error_entry(error: BaseException) -> dict[str, Any]:
+    """The memo form of a step's final failure: name, message, stack."""
+    if isinstance(error, ApplicationError):
+        details = error.details[0] if error.details else {}
+        stack = details.get("stack", "") if isinstance(details, dict) else ""
+        return {"name": error.type or "Error", "message": error.message, "stack": stack}
+    message = error.message if isinstance(error, FailureError) else str(error)
+    return {"name": type(error).__name__, "message": message, "stack": ""}
+
+
+def run_failure(err: ActivityError) -> ApplicationError:
+    """The error that fails the run, carrying the user's error type, message and stack."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return ApplicationError(
+            cause.message, *cause.details, type=cause.type or "Error", non_retryable=True
+        )
+    message = cause.message if isinstance(cause, FailureError) else str(cause or err)
+    return ApplicationError(message, type=type(cause or err).__name__, non_retryable=True)

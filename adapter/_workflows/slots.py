@@ -1,0 +1,87 @@
+"""Concurrency slots held by a run around each step, from the semaphore workflows."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from temporalio import workflow
+
+from adapter._define.expressions import evaluate_key
+from adapter._protocol import AcquireRequest, Signal, WorkflowName, semaphore_id
+from adapter._workflows.calls import signal_with_start
+from adapter._workflows.failures import FunctionTimeout
+
+
+class ConcurrencySlots:
+    """A run's side of its concurrency rules: ask, wait for the permit, release."""
+
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        function_id: str,
+        task_queue: str,
+        rules: list[dict[str, Any]],
+        lease_s: float,
+        permits: set[str],
+    ) -> None:
+        self._app_id = app_id
+        self._function_id = function_id
+        self._task_queue = task_queue
+        self._rules = rules
+        self._lease_s = lease_s
+        self.permits = permits  # filled by the run's permit signal
+
+    @contextlib.asynccontextmanager
+    async def hold(
+        self,
+        step_id: str,
+        *,
+        event: dict[str, Any],
+        memo_len: int,
+        priority: int,
+        start_timeout: float | None,
+    ) -> AsyncIterator[None]:
+        """Hold one slot of every rule while the block runs (a step's activity)."""
+        if not self._rules:
+            yield
+            return
+        run = workflow.info().workflow_id
+        held: list[tuple[str, str]] = []
+        try:
+            for i, rule in enumerate(self._rules):
+                key = evaluate_key(rule.get("key"), event)
+                scope = "app" if rule.get("scope") == "app" else self._function_id
+                semaphore = semaphore_id(self._app_id, scope, key)
+                token = f"{run}|{step_id}|{i}|{memo_len}"
+                request: AcquireRequest = {
+                    "token": token,
+                    "run": run,
+                    "limit": rule["limit"],
+                    "priority": priority,
+                    "lease_s": self._lease_s,
+                }
+                await signal_with_start(
+                    self._task_queue, WorkflowName.SEMAPHORE, semaphore, Signal.ACQUIRE, request
+                )
+                held.append((semaphore, token))
+                try:
+                    await workflow.wait_condition(
+                        lambda t=token: t in self.permits,  # type: ignore[misc]
+                        timeout=start_timeout,
+                        timeout_summary="start timeout" if start_timeout else None,
+                    )
+                except TimeoutError:
+                    raise FunctionTimeout(
+                        f"the run did not start within {start_timeout:g}s (timeouts.start)"
+                    ) from None
+            yield
+        finally:
+            for semaphore, token in held:
+                self.permits.discard(token)
+                with contextlib.suppress(Exception):
+                    await workflow.get_external_workflow_handle(semaphore).signal(
+                        Signal.RELEASE, token
+                    )
