@@ -23,17 +23,13 @@ from typing import Any
 import pytest
 
 from adapter import TriggerCron, TriggerEvent, discover
-from adapter._authoring.new import (
-    NewFunctionError,
-    check_module,
-    extract_code,
-    new_command,
-    new_function,
-    plan_function,
-    render_skeleton,
-    split_actions,
-)
-from adapter._authoring.phrases import PhraseError
+from adapter._authoring.check import check_module
+from adapter._authoring.command import new_command
+from adapter._authoring.errors import PhraseError
+from adapter._authoring.model import extract_code
+from adapter._authoring.plan import NewFunctionError, plan_function, split_actions
+from adapter._authoring.skeleton import render_skeleton
+from adapter._authoring.write import new_function
 from adapter.cli.author import HANDLERS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,18 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adapter import TriggerCron, TriggerEvent
-from adapter._authoring.phrases import (
-    EventSpec,
-    PhraseError,
-    Schedule,
-    parse_description,
-    parse_event,
-    parse_schedule,
-    past_participle,
-    resolve_zone,
-    singular,
-    zone_aliases,
-)
+from adapter._authoring.describe import parse_description
+from adapter._authoring.errors import PhraseError
+from adapter._authoring.events import EventSpec, parse_event
+from adapter._authoring.inflection import past_participle, singular
+from adapter._authoring.schedule import Schedule, parse_schedule
+from adapter._authoring.zones import resolve_zone, zone_aliases
 from adapter._define.cron import parse_cron
 
 SCHEDULES = [

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from adapter._authoring.new import add_new_parser, new_command
+from adapter._authoring.command import add_new_parser, new_command
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {"new": new_command}
 
