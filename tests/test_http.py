@@ -17,20 +17,15 @@ from typing import Any
 import httpx
 import inngest
 import pytest
-from adapter._http.app import (
-    MAX_EVENTS,
-    SEED_HEADER,
-    EventServer,
-    create_app,
-    event_keys_from_env,
-    seeded_event_id,
-)
 from starlette.applications import Starlette
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from adapter import ConfigError, Inngest
 from adapter._define.client import run_workflow_id
+from adapter._http.app import create_app
+from adapter._http.server import EventServer
+from adapter._http.wire import MAX_EVENTS, SEED_HEADER, event_keys_from_env, seeded_event_id
 from adapter._temporal.devserver import free_port
 from tests.conftest import make_app, running
 from tests.test_cli import _functions_dir

@@ -1,0 +1,1 @@
+"""Inngest's Event API: ``wire`` (bodies, ids, settings), ``app`` (routes), ``server`` (uvicorn)."""

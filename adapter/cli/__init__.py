@@ -1,5 +1,8 @@
-"""The ``adapter`` command line."""
+"""The ``adapter`` command line: one module per command group, dispatched by ``main``."""
 
-from adapter.cli.main import main
+from adapter.cli.main import build_parser, main
 
-__all__ = ["main"]
+# The observability tests build the parser as ``cli._parser()``.
+_parser = build_parser
+
+__all__ = ["build_parser", "main"]

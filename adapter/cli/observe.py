@@ -39,6 +39,7 @@ from adapter._temporal.search_attributes import (
     register_search_attributes,
     run_search_attributes,
 )
+from adapter.cli.options import Subparsers, register_handlers
 
 Handler = Callable[[argparse.Namespace], Awaitable[int]]
 
@@ -507,3 +508,8 @@ HANDLERS: dict[str, Handler] = {
     "replay": replay_command,
     "setup": setup_command,
 }
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add this module's commands to the ``adapter`` parser, dispatching to ``HANDLERS``."""
+    register_handlers(subparsers, add_commands, HANDLERS)

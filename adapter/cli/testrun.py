@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from adapter._define.client import Inngest
 from adapter._define.discovery import discover
 from adapter._define.function import Function
 from adapter._temporal.connect import connect
+from adapter.cli.options import Subparsers, add_functions, add_temporal
 from adapter.testing import RunResult, Timeout, run
 
 
-def add_commands(
-    sub: Any, add_functions: Callable[..., None], add_temporal: Callable[..., None]
-) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add ``test-run`` to the ``adapter`` parser."""
-    cmd = sub.add_parser("test-run", help="run one function in the sandbox (or --live on Temporal)")
+    cmd = subparsers.add_parser(
+        "test-run", help="run one function in the sandbox (or --live on Temporal)"
+    )
     cmd.add_argument("function_id", help="the function's id")
     cmd.add_argument("--data", default="{}", help="event data as a JSON object")
     cmd.add_argument("--event", help="event name (default: the function's first event trigger)")
@@ -34,6 +35,7 @@ def add_commands(
     cmd.add_argument("--json", action="store_true", help="machine-readable output")
     add_functions(cmd)
     add_temporal(cmd)
+    cmd.set_defaults(handler=testrun_command)
 
 
 def _find(path: str, function_id: str) -> Function:
@@ -119,7 +121,8 @@ def _error(result: RunResult) -> str | None:
     return None if result.error is None else f"{type(result.error).__name__}: {result.error}"
 
 
-async def _test_run(args: argparse.Namespace) -> int:
+async def testrun_command(args: argparse.Namespace) -> int:
+    """Run the function in the sandbox (stubs applied) or, with ``--live``, on Temporal."""
     fn = _find(args.functions, args.function_id)
     event = _event(fn, args)
     if args.live:
@@ -135,8 +138,11 @@ async def _live(fn: Function, event: dict[str, Any] | None, args: argparse.Names
     if args.stub:
         raise ValueError("--stub works in the sandbox only; leave out --live")
     client = await connect(args.address, args.namespace)
-    fn.client.set_temporal_client(client)
-    [event_id] = await fn.client.send(event)
+    app = fn.client
+    if not isinstance(app, Inngest):
+        raise ValueError(f"{fn.id} belongs to no Inngest client; --live sends through one")
+    app.set_temporal_client(client)
+    [event_id] = await app.send(event)
     workflow_id = f"{fn.app_id}:{fn.id}:{event_id}"
     print(f"started {workflow_id} on {client.service_client.config.target_host}; following it...")
     handle = client.get_workflow_handle(workflow_id)
@@ -147,6 +153,3 @@ async def _live(fn: Function, event: dict[str, Any] | None, args: argparse.Names
         return 1
     print("completed:", json.dumps(output, default=str))
     return 0
-
-
-HANDLERS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {"test-run": _test_run}

@@ -13,9 +13,10 @@ import time
 
 import httpx
 import pytest
-from adapter._http.app import EventServer, create_app
 from temporalio.client import Client
 
+from adapter._http.app import create_app
+from adapter._http.server import EventServer
 from tests.conftest import running
 from tests.faults.test_burst import count_runs, three_step_app
 

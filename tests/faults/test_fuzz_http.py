@@ -28,13 +28,14 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from adapter._http.app import SEED_HEADER, create_app
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 from temporalio.testing import WorkflowEnvironment
 
 from adapter import Inngest
+from adapter._http.app import create_app
+from adapter._http.wire import SEED_HEADER
 from tests.conftest import make_app
 
 # Hypothesis' caches go to a temporary folder, not .hypothesis/ in the work tree.

@@ -1,0 +1,147 @@
+"""Running functions: ``adapter dev`` (a local Temporal, the Event API and a worker) and ``adapter worker``."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from pathlib import Path
+
+from adapter._define.function import Function
+from adapter._http.app import create_app
+from adapter._http.server import DEFAULT_PORT, EventServer
+from adapter._http.wire import EventApiSettings
+from adapter._temporal.connect import connect
+from adapter._temporal.devserver import DevServer
+from adapter._temporal.schedules import SyncReport, sync_schedules
+from adapter._temporal.search_attributes import prepare_namespace
+from adapter.cli.functions import trigger_text
+from adapter.cli.options import Subparsers, add_functions, add_temporal, load, stop_on_signals
+from adapter.worker import WorkerSettings, run_workers
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add ``dev`` and ``worker`` to the ``adapter`` parser."""
+    dev = subparsers.add_parser(
+        "dev", help="start the Temporal dev server, sync schedules and run a worker"
+    )
+    add_functions(dev)
+    dev.add_argument("--port", type=int, default=7233, help="Temporal gRPC port (default 7233)")
+    dev.add_argument(
+        "--ui-port", type=int, default=8233, help="Temporal Web UI port (default 8233)"
+    )
+    dev.add_argument(
+        "--state-dir", default=".state", help="where the SQLite database lives (default .state)"
+    )
+    dev.add_argument(
+        "--events-port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port of the Inngest Event API for SDKs (default {DEFAULT_PORT})",
+    )
+    dev.set_defaults(handler=dev_command)
+
+    worker = subparsers.add_parser("worker", help="run a worker against an existing Temporal")
+    add_functions(worker)
+    add_temporal(worker)
+    worker.add_argument("--no-schedules", action="store_true", help="do not sync cron schedules")
+    worker.add_argument(
+        "--max-concurrent-steps",
+        type=int,
+        default=WorkerSettings.max_concurrent_steps,
+        help=f"step activities run at once (default {WorkerSettings.max_concurrent_steps})",
+    )
+    worker.add_argument(
+        "--max-concurrent-workflow-tasks",
+        type=int,
+        default=WorkerSettings.max_concurrent_workflow_tasks,
+        help=f"orchestrator tasks at once (default {WorkerSettings.max_concurrent_workflow_tasks})",
+    )
+    worker.add_argument(
+        "--graceful-shutdown",
+        type=float,
+        default=WorkerSettings.graceful_shutdown.total_seconds(),
+        help="seconds running steps get to finish on SIGTERM before they are handed back (default 10)",
+    )
+    worker.set_defaults(handler=worker_command)
+
+
+async def dev_command(args: argparse.Namespace) -> int:
+    """``adapter dev``: the Temporal dev server, schedules, Event API and worker until Ctrl-C."""
+    functions, apps = load(args.functions)
+    state = Path(args.state_dir)
+    server = DevServer(
+        db_file=state / "temporal.db",
+        port=args.port,
+        ui_port=args.ui_port,
+        log_file=state / "temporal.log",
+    )
+    print(f"Starting the Temporal dev server ({server.address}, data in {server.db_file}) ...")
+    await server.start()
+    try:
+        client = await connect(server.address)
+        await prepare_namespace(client, apps)
+        for app in apps:
+            app.set_temporal_client(client)
+            _print_sync(await sync_schedules(client, app))
+        # Inngest's Event API beside the worker (any key, as Inngest's dev server).
+        events = (
+            EventServer(create_app(apps, EventApiSettings(dev=True)), port=args.events_port)
+            if apps
+            else None
+        )
+        if events is not None:
+            await events.start()
+            print(
+                f"\nInngest Event API: {events.url}   (Inngest SDKs: INNGEST_DEV=1 "
+                f"INNGEST_BASE_URL={events.url})"
+            )
+        try:
+            _print_banner(server, functions)
+            await run_workers(client, apps, stop=stop_on_signals())
+        finally:
+            if events is not None:
+                await events.stop()
+        print("\nStopped the worker.")
+    finally:
+        server.stop()
+        print("Stopped the Temporal dev server. Runs are kept in", server.db_file)
+    return 0
+
+
+async def worker_command(args: argparse.Namespace) -> int:
+    """``adapter worker``: sync schedules and run a worker on the given Temporal until SIGTERM."""
+    functions, apps = load(args.functions)
+    client = await connect(args.address, args.namespace)
+    await prepare_namespace(client, apps)
+    if not args.no_schedules:
+        for app in apps:
+            _print_sync(await sync_schedules(client, app))
+    print(f"Worker for {len(functions)} function(s) on {client.service_client.config.target_host}")
+    settings = WorkerSettings(
+        max_concurrent_steps=args.max_concurrent_steps,
+        max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
+        graceful_shutdown=timedelta(seconds=args.graceful_shutdown),
+    )
+    await run_workers(client, apps, settings=settings, stop=stop_on_signals())
+    return 0
+
+
+def _print_sync(report: SyncReport) -> None:
+    for verb in ("created", "updated", "deleted"):
+        for sid in getattr(report, verb):
+            print(f"  schedule {sid}: {verb}")
+
+
+def _print_banner(server: DevServer, functions: list[Function]) -> None:
+    print(f"\nTemporal Web UI (the Workflows tab): {server.ui_url}")
+    print(f"Temporal address: {server.address}   (TEMPORAL_ADDRESS={server.address})")
+    print(f"\n{len(functions)} function(s):")
+    for fn in functions:
+        print(f"  {fn.app_id}/{fn.id}: {trigger_text(fn)}")
+    event = next((t.event for fn in functions for t in fn.config.event_triggers), "user/created")
+    print("\nSend an event from another terminal:")
+    print(
+        f"  TEMPORAL_ADDRESS={server.address} .venv/bin/adapter send {event} "
+        '--data \'{"email": "jane@example.com", "name": "Jane"}\''
+    )
+    print("\nWorker running. Press Ctrl-C to stop.")
