@@ -49,7 +49,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker as TemporalWorker
 
 from adapter import Context, Inngest
-from adapter._http.app import EventServer, create_app
+from adapter._http.app import create_app
+from adapter._http.server import EventServer
 from adapter._temporal.search_attributes import ALL_KEYS
 from adapter.worker import Worker, WorkerSettings
 from bench.common import RAW_RETRY, STEP_TIMEOUT, dev_server, load_average, log, raw_worker

@@ -34,7 +34,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapter._define.client import Inngest
 from adapter._define.event import Event
 from adapter._errors import ConfigError, EventValidationError
-from adapter._http.server import EventServer
 from adapter._http.wire import (
     SEED_HEADER,
     EventAPIError,
@@ -46,8 +45,7 @@ from adapter._http.wire import (
     parse_events,
 )
 
-__all__ = ["EventAPI", "EventServer", "create_app"]
-# EventServer lives in adapter._http.server; re-exported while bench/throughput.py imports it here.
+__all__ = ["EventAPI", "create_app"]
 
 log = logging.getLogger("adapter.http")
 
