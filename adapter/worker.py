@@ -15,7 +15,6 @@ run unsandboxed; user code only ever runs in activities.
 from __future__ import annotations
 
 import asyncio
-import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,7 +32,7 @@ from adapter._workflows.hub import EventHub
 from adapter._workflows.orchestrator import FunctionRun
 from adapter._workflows.semaphore import Semaphore
 
-__all__ = ["Worker", "WorkerSettings", "apps_of", "discover", "run_workers", "stop_on_signals"]
+__all__ = ["Worker", "WorkerSettings", "apps_of", "discover", "run_workers"]
 
 WORKFLOWS = (FunctionRun, EventHub, Semaphore, Gate)
 
@@ -113,15 +112,6 @@ def build_worker(
     """The Temporal worker and the thread pool of :class:`Worker` (for older call sites)."""
     worker = Worker(client, inngest, settings)
     return worker.temporal, worker.threads
-
-
-def stop_on_signals() -> asyncio.Event:
-    """An event set by SIGINT or SIGTERM (for the CLI's long-running commands)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
 
 
 async def run_workers(

@@ -11,15 +11,16 @@ the chosen command's handler.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import signal
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeAlias
 
 from adapter._define.client import Inngest
 from adapter._define.discovery import apps_of, discover
 from adapter._define.function import Function
-from adapter.worker import stop_on_signals
 
 __all__ = [
     "CommandGroup",
@@ -92,3 +93,12 @@ def load(path: str) -> tuple[list[Function], list[Inngest]]:
     """The functions in the folder ``path`` and the apps (Inngest clients) they belong to."""
     functions = discover(path)
     return functions, apps_of(functions)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (for the CLI's long-running commands)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
