@@ -53,6 +53,7 @@ class Worker:
     def __init__(
         self, client: Client, app: Inngest, settings: WorkerSettings | None = None
     ) -> None:
+        """Build (not start) the worker; start it with ``async with`` or :meth:`run`."""
         settings = settings or WorkerSettings()
         self.app = app
         self.threads = ThreadPoolExecutor(

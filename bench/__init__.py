@@ -1,0 +1,1 @@
+"""Benchmarks: the adapter beside raw temporalio on the same server (BENCHMARKS.md)."""

@@ -81,6 +81,7 @@ class RawSteps:
 
     @workflow.run
     async def run(self, n: int, heartbeat: bool) -> int:
+        """Run n trivial activities in sequence (with a heartbeat each if asked)."""
         total = 0
         for i in range(n):
             if heartbeat:
@@ -229,6 +230,7 @@ class HistoryStats:
 
     @classmethod
     def of(cls, history: WorkflowHistory) -> HistoryStats:
+        """Count a run's history events and bytes, and read its timings."""
         events = list(history.events)
         by_id = {e.event_id: e for e in events}
         scheduled = _of_type(events, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
@@ -274,6 +276,7 @@ class Result:
 
     @property
     def median(self) -> float:
+        """The median wall time of the runs, in seconds."""
         return statistics.median(self.samples)
 
 
@@ -310,6 +313,7 @@ def _label(n: int) -> str:
 
 
 def main_table(results: Results) -> list[str]:
+    """The per-step latency and history table, adapter beside raw."""
     lines = [
         "| | adapter ms/step | raw ms/step | adapter/raw | adapter history events "
         "| adapter history KiB | raw history events | raw history KiB |",
@@ -327,6 +331,7 @@ def main_table(results: Results) -> list[str]:
 
 
 def detail_table(results: Results) -> list[str]:
+    """Where the time goes, from history timestamps."""
     lines = [
         "| steps | variant | runs ms: min / median / max | start→1st step ms | 1st WFT ms "
         "| step cycle ms | activity ms: first 10 % / last 10 % | workflow turn ms | bytes/step |",
@@ -346,6 +351,7 @@ def detail_table(results: Results) -> list[str]:
 
 
 def verdict(results: Results) -> list[str]:
+    """Whether the targets are met, and linearity from 100 to 1,000 steps."""
     ratios = {n: r[ADAPTER].median / r[RAW].median for n, r in results.items()}
     worst = max(ratios, key=lambda n: ratios[n])
     failing = [f"{_label(n)} ({ratios[n]:.2f})" for n in ratios if ratios[n] > TARGET_RATIO]
@@ -369,6 +375,7 @@ def verdict(results: Results) -> list[str]:
 
 
 async def bench(args: argparse.Namespace) -> None:
+    """Run the benchmark on a fresh dev server and print the tables."""
     sizes = [n for n in SIZES if n <= args.max_steps]
     async with dev_server() as env:
         client = env.client
@@ -405,6 +412,7 @@ async def bench(args: argparse.Namespace) -> None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The benchmark's command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument(
         "--repeat", type=int, default=9, help="runs per variant at 1, 10, 100 steps (default 9)"

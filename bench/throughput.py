@@ -90,6 +90,7 @@ class RawFirst:
 
     @workflow.run
     async def run(self, key: str) -> str:
+        """One activity that records when it ran."""
         return await workflow.execute_activity(
             raw_mark, key, start_to_close_timeout=STEP_TIMEOUT, retry_policy=RAW_RETRY
         )
@@ -101,6 +102,7 @@ class RawThree:
 
     @workflow.run
     async def run(self, n: int) -> int:
+        """Three trivial activities in sequence."""
         total = n
         for _ in range(3):
             total = await workflow.execute_activity(
@@ -115,6 +117,7 @@ class RawNap:
 
     @workflow.run
     async def run(self, n: int) -> int:
+        """One activity, then an hour's sleep."""
         await workflow.execute_activity(
             raw_noop, n, start_to_close_timeout=STEP_TIMEOUT, retry_policy=RAW_RETRY
         )
@@ -149,10 +152,12 @@ async def _noop(counter: str, value: int) -> int:
 
 
 async def first_step(ctx: Context) -> str:
+    """The latency function: one step that records when it ran."""
     return str(await ctx.step.run("first", _mark, ctx.event.data["key"]))
 
 
 def three_steps(counter: str) -> Callable[[Context], Awaitable[int]]:
+    """A handler of three trivial steps that count into ``counter``."""
     async def handler(ctx: Context) -> int:
         a = await ctx.step.run("one", _noop, counter, int(ctx.event.data["n"]))
         b = await ctx.step.run("two", _noop, counter, int(a) + 1)
@@ -162,6 +167,7 @@ def three_steps(counter: str) -> Callable[[Context], Awaitable[int]]:
 
 
 async def nap(ctx: Context) -> int:
+    """The memory function: one step, then an hour's sleep."""
     n = await ctx.step.run("before", _noop, "adapter", int(ctx.event.data["n"]))
     await ctx.step.sleep("nap", "1h")
     return int(n)
@@ -197,6 +203,7 @@ LatencyRunner = Callable[[], Awaitable[LatencySample]]
 
 
 def adapter_latency(client: Client, app: Inngest) -> LatencyRunner:
+    """Time from ``send`` to the first step's body, for the adapter."""
     async def run() -> LatencySample:
         key = uuid.uuid4().hex
         start = time.perf_counter()
@@ -210,6 +217,7 @@ def adapter_latency(client: Client, app: Inngest) -> LatencyRunner:
 
 
 def raw_latency(client: Client) -> LatencyRunner:
+    """Time from ``start_workflow`` to the first activity's body, for raw temporalio."""
     async def run() -> LatencySample:
         key = uuid.uuid4().hex
         workflow_id = f"bench-first-{key}"
@@ -234,6 +242,7 @@ def _pct(values: Sequence[float], q: float) -> float:
 async def measure_latency(
     runners: dict[str, LatencyRunner], samples: int, warmup: int
 ) -> dict[str, list[LatencySample]]:
+    """Latency samples of each variant, rotating variants after a warm-up."""
     for _ in range(warmup):
         for run in runners.values():
             await run()
@@ -268,12 +277,14 @@ async def server_side_ms(client: Client, samples: Sequence[LatencySample]) -> fl
 
 @dataclass(frozen=True)
 class Throughput:
+    """One sustained-throughput round: when the events were accepted and when all runs ended."""
     events: int
     accepted_s: float  # until every send / POST / start_workflow returned
     done_s: float  # until visibility counted every run completed
 
     @property
     def per_second(self) -> float:
+        """Events per second, from the first send to the last run's completion."""
         return self.events / self.done_s
 
 
@@ -289,6 +300,7 @@ async def _wait_completed(client: Client, query: str, n: int, timeout: float) ->
 
 
 async def throughput_send(client: Client, app: Inngest, fn_id: str, n: int) -> Throughput:
+    """Send n events with ``Inngest.send`` and wait for their 3-step runs."""
     events = [{"name": f"bench/{fn_id}", "data": {"n": i}} for i in range(n)]
     start = time.perf_counter()
     await asyncio.gather(*(app.send(events[i : i + 100]) for i in range(0, n, 100)))
@@ -299,6 +311,7 @@ async def throughput_send(client: Client, app: Inngest, fn_id: str, n: int) -> T
 
 
 async def throughput_http(client: Client, app: Inngest, url: str, fn_id: str, n: int) -> Throughput:
+    """Send n events over the Event API and wait for their 3-step runs."""
     events = [{"name": f"bench/{fn_id}", "data": {"n": i}} for i in range(n)]
     size = -(-n // HTTP_REQUESTS)
     async with httpx.AsyncClient(base_url=url, timeout=300) as http:
@@ -315,6 +328,7 @@ async def throughput_http(client: Client, app: Inngest, url: str, fn_id: str, n:
 
 
 async def throughput_raw(client: Client, prefix: str, n: int) -> Throughput:
+    """Start n raw 3-activity workflows and wait for them."""
     limit = asyncio.Semaphore(START_CONCURRENCY)
 
     async def start_one(i: int) -> None:
@@ -363,6 +377,7 @@ async def _wait_running_idle(client: Client, query: str, n: int, timeout: float)
 
 
 async def memory_child(variant: str, address: str, runs: int) -> dict[str, Any]:
+    """In a child process: RSS before and after ``runs`` sleeping runs of one variant."""
     client = await Client.connect(address)
     settings = WorkerSettings()
     tag = uuid.uuid4().hex[:8]
@@ -424,6 +439,7 @@ async def memory_child(variant: str, address: str, runs: int) -> dict[str, Any]:
 
 
 def run_memory_child(variant: str, address: str, runs: int) -> dict[str, Any]:
+    """Run :func:`memory_child` in a fresh interpreter and return its figures."""
     proc = subprocess.run(
         [
             sys.executable,
@@ -450,6 +466,7 @@ def run_memory_child(variant: str, address: str, runs: int) -> dict[str, Any]:
 
 
 async def bench(args: argparse.Namespace) -> None:
+    """Run the three sections on a fresh dev server and print the tables."""
     log(f"load average before: {load_average()}; {os.cpu_count()} cores")
     out: list[str] = []
     async with dev_server(ALL_KEYS) as env:
@@ -513,6 +530,7 @@ async def bench(args: argparse.Namespace) -> None:
 
 
 def latency_table(lat: dict[str, list[LatencySample]], server_ms: dict[str, float]) -> list[str]:
+    """Event → first step, p50 and p95, beside raw."""
     def pct(name: str, q: float) -> float:
         return _pct([x.seconds for x in lat[name]], q)
 
@@ -541,6 +559,7 @@ def latency_table(lat: dict[str, list[LatencySample]], server_ms: dict[str, floa
 
 
 def throughput_table(tps: dict[str, list[Throughput]]) -> list[str]:
+    """Sustained events per second, beside raw."""
     labels = {
         "send": "adapter, `send` (batches of 100)",
         "http": f"adapter, HTTP Event API ({HTTP_REQUESTS} concurrent POSTs)",
@@ -566,6 +585,7 @@ def throughput_table(tps: dict[str, list[Throughput]]) -> list[str]:
 
 
 def memory_table(mem: list[dict[str, Any]]) -> list[str]:
+    """Worker memory per 1,000 sleeping runs."""
     lines = [
         "| worker process | in-flight runs | RSS before MiB | RSS after MiB "
         "| delta MiB per 1,000 runs | KiB per run | s until all asleep |",
@@ -582,6 +602,7 @@ def memory_table(mem: list[dict[str, Any]]) -> list[str]:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The benchmark's command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--samples", type=int, default=100, help="latency runs per variant")
     parser.add_argument("--warmup", type=int, default=5, help="untimed latency runs per variant")
@@ -605,6 +626,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main() -> None:
+    """Entry point: the benchmark, or one memory child."""
     args = parse_args()
     if args.memory_child:
         result = asyncio.run(memory_child(args.memory_child, args.address, args.memory_runs))

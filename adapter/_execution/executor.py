@@ -61,7 +61,6 @@ async def execute(
     sender: EventSender | None = None,
 ) -> Outcome:
     """Call ``handler`` once; see the module docstring. Raises StepFailed or HandlerFailed."""
-
     ex = Execution(
         memo,
         target,

@@ -96,6 +96,13 @@ class DevServer:
             cmd += ["--db-filename", str(self.db_file)]
         return cmd
 
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        """Start the server process (quick: it returns before the server listens)."""
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        return subprocess.Popen(
+            self.command(), stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+
     async def start(self, timeout: float = 60.0) -> None:
         """Start the server and wait until its port accepts connections."""
         if self.db_file is not None:
@@ -106,10 +113,7 @@ class DevServer:
                     f"port {port} on {self.ip} is in use: is another Temporal dev server running? "
                     "Stop it, or pick other ports with --port/--ui-port"
                 )
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        self._proc = subprocess.Popen(
-            self.command(), stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+        self._proc = self._spawn()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not _port_busy(self.ip, self.port):

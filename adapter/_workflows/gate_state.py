@@ -92,7 +92,8 @@ class GateState:
         debounce, batch = self.config.get("debounce"), self.config.get("batch")
         due: int | None = None
         if self.pending and debounce is not None:
-            assert self.first_ms is not None and self.last_ms is not None
+            assert self.first_ms is not None
+            assert self.last_ms is not None
             due = self.last_ms + int(debounce["period"] * 1000)
             if debounce.get("timeout") is not None:
                 due = min(due, self.first_ms + int(debounce["timeout"] * 1000))
