@@ -1,0 +1,1 @@
+"""Defining functions: the client, config and triggers, events, crons, expressions (no Temporal calls)."""

@@ -1,0 +1,1 @@
+"""Running user code (activities only, never inside a workflow): steps, context, the executor."""

@@ -1,0 +1,1 @@
+"""Our workflows: deterministic code only, run unsandboxed (orchestrator, hub, gate, semaphore)."""

@@ -209,7 +209,7 @@ class FunctionRun:
                 condition=rule.get("if"),
             )
         # A handler whose first statement is a step with a literal id: schedule that
-        # step at once instead of calling the handler to find it (adapter/_first_step.py).
+        # step at once instead of calling the handler to find it (adapter/_define/first_step.py).
         hint = self._opts.get("first_step")
         plan: list[dict[str, Any]] | None = (
             [{"kind": "run", "id": hint, "opts": {"hint": True}}]
