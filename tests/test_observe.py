@@ -7,13 +7,10 @@ the process after async commands); one test runs the console script as a user do
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import io
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,13 +29,13 @@ from temporalio.api.history.v1 import (
 from temporalio.client import Client, WorkflowFailureError
 
 from adapter import cli
-from adapter._observe.history import build_run_view, list_query
-from adapter._observe.render import human_duration
+from adapter._observe.listing import list_query
+from adapter._observe.timeline import build_run_view
+from adapter._observe.words import human_duration
 from adapter._temporal.schedules import sync_schedules
 from adapter.cli.observe import HANDLERS, run_url, ui_base
-from tests.conftest import make_app, running
+from tests.helpers import eventually, make_app, run_adapter_async, running
 
-ADAPTER = str(Path(sys.executable).parent / "adapter")
 T = TypeVar("T")
 
 
@@ -61,18 +58,15 @@ async def observe_json(client: Client, *argv: str) -> Any:
     return json.loads(out)
 
 
-async def eventually(
-    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 15.0
-) -> T:
-    """Call ``probe`` until ``check`` holds for its value (visibility and steps lag a little)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+async def settled(probe: Callable[[], Awaitable[T]], check: Callable[[T], bool]) -> T:
+    """The value of ``probe`` once ``check`` holds for it (visibility and steps lag a little)."""
+
+    async def ready() -> tuple[T] | None:
         value = await probe()
-        if check(value):
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
-        await asyncio.sleep(0.2)
+        return (value,) if check(value) else None
+
+    (value,) = await eventually(ready, message="the observed state was not reached")
+    return value
 
 
 def _steps(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -195,7 +189,8 @@ async def test_a_planned_sleep_whose_timer_has_not_started_yet(client: Client) -
         ("s", "run", "completed"),
         ("nap", "sleep", "sleeping"),
     ]
-    assert view.steps[0].output == 1 and view.steps[0].duration(view.now) == 2.0
+    assert view.steps[0].output == 1
+    assert view.steps[0].duration(view.now) == 2.0
     assert view.waiting_on == [
         {"step": "nap", "kind": "timer", "until": "2026-01-05T09:01:03.000Z"}
     ]
@@ -218,7 +213,7 @@ async def test_completed_run_in_the_list_and_its_timeline(client: Client) -> Non
         workflow_id = f"{app.app_id}:greet:{event_id}"
         assert await client.get_workflow_handle(workflow_id).result() == "hello Jane"
 
-    rows = await eventually(
+    rows = await settled(
         lambda: observe_json(client, "runs", "--app", app.app_id),
         lambda rows: len(rows) == 1 and rows[0]["status"] == "completed",
     )
@@ -229,29 +224,39 @@ async def test_completed_run_in_the_list_and_its_timeline(client: Client) -> Non
         "user/created",
         event_id,
     )
-    assert row["duration_s"] > 0 and row["close_time"] is not None
+    assert row["duration_s"] > 0
+    assert row["close_time"] is not None
     assert row["ui_url"] == f"http://127.0.0.1:8233/namespaces/default/workflows/{workflow_id}"
     assert await observe_json(client, "runs", "--app", app.app_id, "--status", "failed") == []
     assert len(await observe_json(client, "runs", "--function", "greet", "--app", app.app_id)) == 1
 
     view = await observe_json(client, "run", workflow_id, "--ui", "http://ui:9000")
-    assert view["status"] == "completed" and view["result"] == "hello Jane"
+    assert view["status"] == "completed"
+    assert view["result"] == "hello Jane"
     assert view["events"][0]["name"] == "user/created"
-    assert view["events"][0]["data"] == {"name": "Jane"} and view["events"][0]["id"] == event_id
+    assert view["events"][0]["data"] == {"name": "Jane"}
+    assert view["events"][0]["id"] == event_id
     assert view["ui_url"] == f"http://ui:9000/namespaces/default/workflows/{workflow_id}"
     assert [(s["id"], s["kind"], s["status"], s["attempts"]) for s in view["steps"]] == [
         ("load-user", "run", "completed", 1),
         ("say-hello", "run", "completed", 1),
     ]
     assert _steps(view)["say-hello"]["output"] == "hello Jane"
-    assert view["waiting_on"] == [] and view["failure"] is None
+    assert view["waiting_on"] == []
+    assert view["failure"] is None
 
     code, text, _ = await observe(client, "run", workflow_id)
     assert code == 0
-    assert "COMPLETED" in text and "load-user" in text and "say-hello" in text
-    assert '"hello Jane"' in text and "user/created" in text
+    assert "COMPLETED" in text
+    assert "load-user" in text
+    assert "say-hello" in text
+    assert '"hello Jane"' in text
+    assert "user/created" in text
     code, text, _ = await observe(client, "runs", "--app", app.app_id)
-    assert code == 0 and workflow_id in text and "completed" in text and "user/created" in text
+    assert code == 0
+    assert workflow_id in text
+    assert "completed" in text
+    assert "user/created" in text
 
 
 async def test_step_failed_after_retries_shows_attempts_and_error(client: Client) -> None:
@@ -271,33 +276,35 @@ async def test_step_failed_after_retries_shows_attempts_and_error(client: Client
         with pytest.raises(WorkflowFailureError):
             await client.get_workflow_handle(workflow_id).result()
 
-    rows = await eventually(
+    rows = await settled(
         lambda: observe_json(client, "runs", "--app", app.app_id, "--status", "failed"),
         lambda rows: len(rows) == 1,
     )
-    assert rows[0]["workflow_id"] == workflow_id and rows[0]["status"] == "failed"
+    assert rows[0]["workflow_id"] == workflow_id
+    assert rows[0]["status"] == "failed"
 
     view = await observe_json(client, "run", workflow_id)
     steps = _steps(view)
     assert steps["reserve"]["status"] == "completed"
     charge_step = steps["charge-card"]
     assert charge_step["status"] == "failed"
-    assert charge_step["attempts"] == 3 and charge_step["max_attempts"] == 3
+    assert charge_step["attempts"] == 3
+    assert charge_step["max_attempts"] == 3
     assert charge_step["error"]["type"] == "ValueError"
     assert charge_step["error"]["message"] == "card declined"
     assert charge_step["duration_s"] >= 1.5  # two one-second backoffs
     assert view["status"] == "failed"
     assert view["failure"]["type"] == "StepError"
-    assert (
-        "charge-card" in view["failure"]["message"]
-        and "card declined" in view["failure"]["message"]
-    )
+    assert "charge-card" in view["failure"]["message"]
+    assert "card declined" in view["failure"]["message"]
 
     code, text, _ = await observe(client, "run", workflow_id)
     assert code == 0
-    assert "FAILED" in text and "ValueError: card declined" in text
+    assert "FAILED" in text
+    assert "ValueError: card declined" in text
     line = next(ln for ln in text.splitlines() if "charge-card" in ln)
-    assert " failed " in line and " 3 " in line
+    assert " failed " in line
+    assert " 3 " in line
     assert "Failure  StepError" in text
 
 
@@ -314,17 +321,21 @@ async def test_retrying_step_shows_attempt_and_last_error(client: Client) -> Non
     async with running(client, app):
         [event_id] = await app.send({"name": "test/flaky", "data": {}})
         workflow_id = f"{app.app_id}:flaky:{event_id}"
-        view = await eventually(
+        view = await settled(
             lambda: observe_json(client, "run", workflow_id),
             lambda v: bool(v["steps"]) and (v["steps"][0]["attempts"] or 0) >= 2,
         )
         step = view["steps"][0]
-        assert step["status"] == "retrying" and step["max_attempts"] == 11
+        assert step["status"] == "retrying"
+        assert step["max_attempts"] == 11
         assert step["last_error"]["message"] == "upstream 503"
         assert step["last_error"]["type"] == "ConnectionError"
         assert view["waiting_on"][0]["step"] == "call-api"
         code, text, _ = await observe(client, "run", workflow_id)
-        assert code == 0 and "retrying" in text and "upstream 503" in text and "of 11" in text
+        assert code == 0
+        assert "retrying" in text
+        assert "upstream 503" in text
+        assert "of 11" in text
         await client.get_workflow_handle(workflow_id).terminate(reason="test over")
 
 
@@ -340,29 +351,34 @@ async def test_sleeping_run_says_until_when(client: Client) -> None:
         [event_id] = await app.send({"name": "test/nap", "data": {}})
         workflow_id = f"{app.app_id}:nap:{event_id}"
         sent = datetime.now(UTC)
-        view = await eventually(
+        view = await settled(
             lambda: observe_json(client, "run", workflow_id),
             lambda v: any(s["status"] == "sleeping" for s in v["steps"]),
         )
         nap = _steps(view)["wait-a-day"]
-        assert nap["kind"] == "sleep" and nap["waiting"]["kind"] == "timer"
+        assert nap["kind"] == "sleep"
+        assert nap["waiting"]["kind"] == "timer"
         until = _when(nap["waiting"]["until"])
         assert abs((until - (sent + timedelta(days=1))).total_seconds()) < 30
         assert nap["until"] == nap["waiting"]["until"]
-        assert view["status"] == "running" and view["waiting_on"][0]["step"] == "wait-a-day"
+        assert view["status"] == "running"
+        assert view["waiting_on"][0]["step"] == "wait-a-day"
         code, text, _ = await observe(client, "run", workflow_id)
         assert code == 0
-        assert "sleeping" in text and f"until {until.strftime('%Y-%m-%d %H:%M')}" in text
+        assert "sleeping" in text
+        assert f"until {until.strftime('%Y-%m-%d %H:%M')}" in text
         assert "(in 23h" in text or "(in 24h" in text
-        rows = await eventually(
+        rows = await settled(
             lambda: observe_json(client, "runs", "--app", app.app_id, "--status", "running"),
             lambda rows: len(rows) == 1,
         )
-        assert rows[0]["close_time"] is None and rows[0]["duration_s"] >= 0
+        assert rows[0]["close_time"] is None
+        assert rows[0]["duration_s"] >= 0
 
         await client.get_workflow_handle(workflow_id).terminate(reason="enough")
         after = await observe_json(client, "run", workflow_id)
-        assert after["status"] == "terminated" and after["failure"]["message"] == "enough"
+        assert after["status"] == "terminated"
+        assert after["failure"]["message"] == "enough"
         assert _steps(after)["wait-a-day"]["status"] == "cancelled"
         assert after["waiting_on"] == []
 
@@ -386,25 +402,30 @@ async def test_invoke_and_wait_for_event_in_the_timeline(client: Client) -> None
     async with running(client, app):
         [event_id] = await app.send({"name": "test/order", "data": {"order": 5}})
         workflow_id = f"{app.app_id}:order:{event_id}"
-        invoking = await eventually(
+        invoking = await settled(
             lambda: observe_json(client, "run", workflow_id),
             lambda v: any(s["status"] == "invoking" for s in v["steps"]),
         )
         double = _steps(invoking)["double"]
-        assert double["kind"] == "invoke" and double["waiting"]["function"] == "compute"
+        assert double["kind"] == "invoke"
+        assert double["waiting"]["function"] == "compute"
         assert double["child_workflow_id"] == f"{workflow_id}:invoke:double"
 
-        waiting = await eventually(
+        waiting = await settled(
             lambda: observe_json(client, "run", workflow_id),
             lambda v: any(s["status"] == "waiting" for s in v["steps"]),
         )
         steps = _steps(waiting)
-        assert steps["double"]["status"] == "completed" and steps["double"]["output"] == 42
+        assert steps["double"]["status"] == "completed"
+        assert steps["double"]["output"] == 42
         wait = steps["wait-payment"]
-        assert wait["kind"] == "wait" and wait["waiting"]["event"] == "test/paid"
+        assert wait["kind"] == "wait"
+        assert wait["waiting"]["event"] == "test/paid"
         assert _when(wait["waiting"]["until"]) > datetime.now(UTC) + timedelta(minutes=59)
         code, text, _ = await observe(client, "run", workflow_id)
-        assert code == 0 and "waiting" in text and "for event 'test/paid'" in text
+        assert code == 0
+        assert "waiting" in text
+        assert "for event 'test/paid'" in text
 
         await app.send({"name": "test/paid", "data": {"order": 5, "amount": 10}})
         result = await client.get_workflow_handle(workflow_id).result()
@@ -412,17 +433,20 @@ async def test_invoke_and_wait_for_event_in_the_timeline(client: Client) -> None
 
     done = await observe_json(client, "run", workflow_id)
     wait = _steps(done)["wait-payment"]
-    assert wait["status"] == "completed" and wait["timed_out"] is False
+    assert wait["status"] == "completed"
+    assert wait["timed_out"] is False
     assert wait["output"]["name"] == "test/paid"
     child = await observe_json(client, "run", f"{workflow_id}:invoke:double")
     assert child["events"][0]["name"] == "inngest/function.invoked"
-    assert child["parent_id"] == workflow_id and child["result"] == 42
+    assert child["parent_id"] == workflow_id
+    assert child["result"] == 42
     assert _steps(child)["think"]["status"] == "completed"
 
 
 async def test_unknown_run_is_a_one_line_error(client: Client) -> None:
     code, out, err = await observe(client, "run", "no-such-app:fn:nothing")
-    assert code == 1 and out == ""
+    assert code == 1
+    assert out == ""
     assert (
         err.strip()
         == "adapter run: no run with workflow id 'no-such-app:fn:nothing' in namespace 'default'"
@@ -447,8 +471,10 @@ async def test_replay_starts_a_new_run_with_the_same_event(client: Client) -> No
 
         started = await observe_json(client, "replay", original_id)
         new_id = started["workflow_id"]
-        assert new_id.startswith(f"{original_id}:replay-") and len(new_id) == len(original_id) + 34
-        assert started["replay_of"] == original_id and started["function"] == "echo"
+        assert new_id.startswith(f"{original_id}:replay-")
+        assert len(new_id) == len(original_id) + 34
+        assert started["replay_of"] == original_id
+        assert started["function"] == "echo"
         replayed = await client.get_workflow_handle(new_id).result()
     assert replayed == {"event_id": event_id, "data": {"x": 1}, "run_id": new_id}
     assert original["run_id"] == original_id
@@ -460,16 +486,20 @@ async def test_replay_starts_a_new_run_with_the_same_event(client: Client) -> No
     assert "replay of" in (await desc.static_summary() or "")
     assert desc.task_queue == app.task_queue
     view = await observe_json(client, "run", new_id)
-    assert view["memo"]["replay_of"] == original_id and view["events"][0]["id"] == event_id
-    rows = await eventually(
+    assert view["memo"]["replay_of"] == original_id
+    assert view["events"][0]["id"] == event_id
+    rows = await settled(
         lambda: observe_json(client, "runs", "--app", app.app_id),
         lambda rows: len(rows) == 2,
     )
     assert rows[0]["workflow_id"] == new_id  # newest first
-    assert rows[0]["event_name"] == "test/echo" and rows[0]["event_id"] == event_id
+    assert rows[0]["event_name"] == "test/echo"
+    assert rows[0]["event_id"] == event_id
 
     code, out, err = await observe(client, "replay", original_id)
-    assert code == 0 and out.strip().startswith(f"{original_id}:replay-") and "replay of" in err
+    assert code == 0
+    assert out.strip().startswith(f"{original_id}:replay-")
+    assert "replay of" in err
     await client.get_workflow_handle(out.strip()).terminate(reason="not needed")
 
 
@@ -488,7 +518,7 @@ async def test_schedules_list_pause_unpause_trigger_backfill_and_replay(client: 
     handle = client.get_schedule_handle(sid)
     try:
         async with running(client, app):
-            listed = await eventually(
+            listed = await settled(
                 lambda: observe_json(client, "schedules", "--app", app.app_id),
                 lambda rows: len(rows) == 1,
             )
@@ -498,13 +528,18 @@ async def test_schedules_list_pause_unpause_trigger_backfill_and_replay(client: 
                 "daily-report",
                 "0 9 * * *",
             )
-            assert info["timezone"] == "Europe/Berlin" and info["paused"] is False
-            assert "09:00" in info["description"] and "Europe/Berlin" in info["description"]
+            assert info["timezone"] == "Europe/Berlin"
+            assert info["paused"] is False
+            assert "09:00" in info["description"]
+            assert "Europe/Berlin" in info["description"]
             assert len(info["next_utc"]) == len(info["next_local"]) == 3
             assert all(t.endswith("Z") and t[11:13] in ("07", "08") for t in info["next_utc"])
             assert all("T09:00:00+0" in t for t in info["next_local"])
             code, text, _ = await observe(client, "schedules", "--app", app.app_id)
-            assert code == 0 and sid in text and "active" in text and "At 09:00" in text
+            assert code == 0
+            assert sid in text
+            assert "active" in text
+            assert "At 09:00" in text
 
             # Pause and unpause by function id (unambiguous within the app).
             paused = await observe_json(
@@ -517,17 +552,20 @@ async def test_schedules_list_pause_unpause_trigger_backfill_and_replay(client: 
                 "--note",
                 "maintenance",
             )
-            assert paused["schedule_id"] == sid and paused["paused"] is True
+            assert paused["schedule_id"] == sid
+            assert paused["paused"] is True
             desc = await handle.describe()
-            assert desc.schedule.state.paused and desc.schedule.state.note == "maintenance"
+            assert desc.schedule.state.paused
+            assert desc.schedule.state.note == "maintenance"
             code, text, _ = await observe(client, "schedules", "--app", app.app_id)
-            assert "paused" in text and "maintenance" in text
+            assert "paused" in text
+            assert "maintenance" in text
             await observe_json(client, "schedules", "unpause", sid)
             assert not (await handle.describe()).schedule.state.paused
 
             # Trigger: one run now.
             await observe_json(client, "schedules", "trigger", sid)
-            desc = await eventually(handle.describe, lambda d: d.info.num_actions == 1)
+            desc = await settled(handle.describe, lambda d: d.info.num_actions == 1)
             triggered = desc.info.recent_actions[0].action.workflow_id  # type: ignore[attr-defined]
             assert triggered.startswith(f"{app.app_id}:daily-report:cron-")
 
@@ -550,8 +588,8 @@ async def test_schedules_list_pause_unpause_trigger_backfill_and_replay(client: 
             for workflow_id, stamp in expected.items():
                 result = await client.get_workflow_handle(workflow_id).result()
                 assert result == {"id": stamp, "scheduledAt": stamp}
-            await eventually(handle.describe, lambda d: d.info.num_actions == 4)
-            rows = await eventually(
+            await settled(handle.describe, lambda d: d.info.num_actions == 4)
+            rows = await settled(
                 lambda: observe_json(client, "runs", "--app", app.app_id, "--status", "completed"),
                 lambda rows: len(rows) == 4,
             )
@@ -568,11 +606,13 @@ async def test_schedules_list_pause_unpause_trigger_backfill_and_replay(client: 
             assert again == {"id": "2024-01-01T08:00:00Z", "scheduledAt": "2024-01-01T08:00:00Z"}
 
         code, _, err = await observe(client, "schedules", "pause", "no-such-function")
-        assert code == 1 and "no schedule 'no-such-function'" in err
+        assert code == 1
+        assert "no schedule 'no-such-function'" in err
         code, _, err = await observe(
             client, "schedules", "backfill", sid, "--from", "2024-01-02", "--to", "2024-01-01"
         )
-        assert code == 1 and "--to must be later than --from" in err
+        assert code == 1
+        assert "--to must be later than --from" in err
     finally:
         await handle.delete()
 
@@ -590,10 +630,12 @@ async def test_setup_reports_the_search_attributes(client: Client) -> None:
         "InngestAppId",
     ]
     code, text, _ = await observe(client, "setup")
-    assert code == 0 and "already present in default: InngestFunctionId" in text
+    assert code == 0
+    assert "already present in default: InngestFunctionId" in text
 
     code, out, err = await observe(client, "setup", "--namespace", "no-such-namespace")
-    assert code == 1 and out == ""
+    assert code == 1
+    assert out == ""
     assert len(err.strip().splitlines()) == 1
     assert err.startswith("adapter setup: cannot register search attributes")
     assert "no-such-namespace" in err
@@ -614,24 +656,20 @@ async def test_console_script_runs_and_run(client: Client, tmp_path: Path) -> No
         workflow_id = f"{app.app_id}:hello:{event_id}"
         await client.get_workflow_handle(workflow_id).result()
 
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "TEMPORAL_UI_URL": "http://ui.example:8080",
-    }
+    ui = {"TEMPORAL_UI_URL": "http://ui.example:8080"}
 
-    def adapter(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [ADAPTER, *argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
-        )
+    async def adapter(*argv: str) -> subprocess.CompletedProcess[str]:
+        return await run_adapter_async(*argv, cwd=tmp_path, client=client, env=ui)
 
-    shown = await asyncio.to_thread(adapter, "runs", "show", workflow_id)
+    shown = await adapter("runs", "show", workflow_id)
     assert shown.returncode == 0, shown.stderr
     assert f"http://ui.example:8080/namespaces/default/workflows/{workflow_id}" in shown.stdout
-    assert "greet" in shown.stdout and "COMPLETED" in shown.stdout
+    assert "greet" in shown.stdout
+    assert "COMPLETED" in shown.stdout
     assert "\x1b[" not in shown.stdout  # no colours when not a terminal
-    listed = await asyncio.to_thread(adapter, "runs", "--app", app.app_id, "--json")
+    listed = await adapter("runs", "--app", app.app_id, "--json")
     assert listed.returncode == 0, listed.stderr
     assert [r["workflow_id"] for r in json.loads(listed.stdout)] == [workflow_id]
-    missing = await asyncio.to_thread(adapter, "run", "nope:nope:nope")
-    assert missing.returncode == 1 and missing.stderr.startswith("adapter run: no run")
+    missing = await adapter("run", "nope:nope:nope")
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("adapter run: no run")

@@ -1,0 +1,1 @@
+"""Observing runs from Temporal alone: listing, history → step timeline, schedules, replay, rendering."""

@@ -1,55 +1,93 @@
-"""Terminal and JSON output of the observability commands.
+"""Terminal and JSON output of the observability commands, laid out with ``rich``.
 
-Plain aligned text; colours only when the stream is a terminal (and ``NO_COLOR``
-is unset), so piped output and logs stay clean. ``--json`` output is
-``json.dumps`` of the commands' data, one document per command.
+On a terminal: colours (unless ``NO_COLOR`` is set) and tables cut to its width.
+Anywhere else (a pipe, a file, a test): no escape codes and a fixed width, so the
+output is the same wherever it goes. ``--json`` output is ``json.dumps`` of the
+commands' data, one document per command, printed as it is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from adapter._observe.history import RunSummary, RunView, StepView
+from rich.cells import cell_len
+from rich.console import Console, RenderableType
+from rich.padding import Padding
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
 
-_COLORS = {
-    "completed": "32",
-    "failed": "31",
-    "terminated": "31",
-    "timed_out": "31",
-    "retrying": "33",
-    "paused": "33",
-    "queued": "33",
-    "running": "36",
-    "sleeping": "34",
-    "waiting": "34",
-    "invoking": "35",
-    "cancelled": "90",
-    "cancelling": "90",
-    "not started": "90",
-    "active": "32",
+from adapter._observe.listing import RunStatus, RunSummary
+from adapter._observe.steps import StepStatus
+from adapter._observe.timeline import RunView
+from adapter._observe.words import (
+    error_text,
+    human_duration,
+    human_iso,
+    human_time,
+    in_zone,
+    preview,
+    step_detail,
+    until_text,
+    waiting_text,
+)
+
+PLAIN_WIDTH = 200  # columns when the output is not a terminal
+EVENTS_SHOWN = 10
+_LABEL_WIDTH = 8
+_FLEXIBLE_MIN = 10  # columns the flexible column of a table keeps at least
+_STYLES: dict[str, str] = {
+    StepStatus.COMPLETED: "green",
+    StepStatus.FAILED: "red",
+    RunStatus.TERMINATED: "red",
+    RunStatus.TIMED_OUT: "red",
+    StepStatus.RETRYING: "yellow",
+    StepStatus.PAUSED: "yellow",
+    StepStatus.QUEUED: "yellow",
+    StepStatus.RUNNING: "cyan",
+    StepStatus.SLEEPING: "blue",
+    StepStatus.WAITING: "blue",
+    StepStatus.INVOKING: "magenta",
+    StepStatus.CANCELLED: "bright_black",
+    StepStatus.CANCELLING: "bright_black",
+    StepStatus.NOT_STARTED: "bright_black",
+    "active": "green",
 }
 
 
-def use_color(stream: TextIO) -> bool:
-    """Colour for terminals only (and never with ``NO_COLOR`` set)."""
-    return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
+# --- consoles ---------------------------------------------------------------------------
 
 
-def paint(text: str, status: str, color: bool) -> str:
-    """``text`` in the colour of ``status`` when ``color`` is on."""
-    code = _COLORS.get(status)
-    return f"\x1b[{code}m{text}\x1b[0m" if color and code else text
+def is_tty(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal."""
+    try:
+        return bool(getattr(stream, "isatty", lambda: False)())
+    except ValueError:  # closed
+        return False
 
 
-def bold(text: str, color: bool) -> str:
-    """``text`` in bold when ``color`` is on."""
-    return f"\x1b[1m{text}\x1b[0m" if color else text
+def console_for(stream: TextIO) -> Console:
+    """A console on ``stream``: a terminal's width and colours, or plain fixed-width text.
+
+    Colours only on a terminal and never with ``NO_COLOR`` set. Free text is never
+    wrapped (``soft_wrap``); tables fit the width.
+    """
+    tty = is_tty(stream)
+    return Console(
+        file=stream,
+        force_terminal=tty,
+        no_color=not tty or bool(os.environ.get("NO_COLOR")),
+        width=None if tty else PLAIN_WIDTH,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def to_json(data: Any) -> str:
@@ -57,107 +95,79 @@ def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=str)
 
 
-def human_time(when: datetime | None, zone: Any = UTC) -> str:
-    """``2026-11-26 11:30:09 UTC`` (or in ``zone``, with its abbreviation)."""
-    if when is None:
-        return "-"
-    local = when.astimezone(zone)
-    return local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or "")
+def styled(text: str, status: str) -> Text:
+    """``text`` in the colour of ``status``."""
+    return Text(text, style=_STYLES.get(status, ""))
 
 
-def human_iso(text: str | None) -> str:
-    """An ISO time string as :func:`human_time` prints it."""
-    if not text:
-        return "-"
-    try:
-        return human_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
-        return text
-
-
-def human_duration(seconds: float | None) -> str:
-    """``850ms``, ``4.2s``, ``3m 04s``, ``2h 10m``, ``3d 4h``."""
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
-
-
-def _until(text: str | None, now: datetime) -> str:
-    if not text:
-        return ""
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text
-    delta = (when - now).total_seconds()
-    rel = f"in {human_duration(delta)}" if delta >= 0 else f"{human_duration(-delta)} ago"
-    return f"{human_time(when)} ({rel})"
-
-
-def preview(value: Any, width: int = 60) -> str:
-    """A one-line JSON preview of a value, cut to ``width`` characters."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def error_text(error: dict[str, Any] | None) -> str:
-    """``Type: message`` of an error dict."""
-    if not error:
-        return ""
-    kind = error.get("type") or "Error"
-    message = error.get("message") or ""
-    return f"{kind}: {message}" if message else kind
-
-
-def table(
+def _table(
+    console: Console,
     headers: Sequence[str],
     rows: Sequence[Sequence[str]],
     *,
-    color: bool = False,
-    status_col: int | None = None,
-) -> str:
-    """Rows as aligned columns under a header; the last column is cut to the terminal."""
-    widths = [len(h) for h in headers]
+    status_col: int,
+    flexible: int | None = None,
+    indent: int = 0,
+) -> Table:
+    """Rows as aligned columns two spaces apart under a bold header, with no box.
+
+    The ``status_col`` is coloured by its status. Where a row is wider than the console,
+    the ``flexible`` column gives way: cut with ``…`` on a terminal, wrapped elsewhere.
+    The other columns never do: rather than squeeze them, the table grows wider than a
+    narrow terminal (which wraps its lines, as it would plain text). ``indent``: the
+    columns the table is shown indented by.
+    """
+    table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+    for i, header in enumerate(headers):
+        table.add_column(header, no_wrap=i != flexible, overflow="fold")
+    cut = console.is_terminal
     for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    limit = shutil.get_terminal_size((200, 24)).columns if color else None
-    lines = []
-    head = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
-    lines.append(bold(head, color))
-    for row in rows:
-        cells = []
-        for i, cell in enumerate(row):
-            padded = cell if i == len(row) - 1 else cell.ljust(widths[i])
-            if limit is not None and i == len(row) - 1:
-                room = max(limit - sum(w + 2 for w in widths[:-1]), 10)
-                if len(padded) > room:
-                    padded = padded[: room - 1] + "…"
-            if i == status_col:
-                padded = paint(padded, cell, color)
-            cells.append(padded)
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+        cells: list[str | Text] = list(row)
+        cells[status_col] = styled(row[status_col], row[status_col])
+        if flexible is not None and cut:
+            cells[flexible] = Text(row[flexible], no_wrap=True, overflow="ellipsis")
+        table.add_row(*cells)
+    columns = list(zip(headers, *rows, strict=True))
+    fixed = sum(max(map(cell_len, col)) for i, col in enumerate(columns) if i != flexible)
+    floor = fixed + 2 * (len(headers) - 1) + (0 if flexible is None else _FLEXIBLE_MIN)
+    if floor > console.width - indent:
+        table.width = floor
+    return table
+
+
+def _fields(pairs: Sequence[tuple[str, str | Text]], indent: str = "  ") -> list[Text]:
+    """``label  value`` lines, the values aligned."""
+    width = max([_LABEL_WIDTH, *(len(label) for label, _ in pairs)])
+    return [Text.assemble(indent, label.ljust(width), "  ", value) for label, value in pairs]
+
+
+def _heading(title: str, text: str = "") -> Text:
+    return Text.assemble((title, "bold"), f"  {text}" if text else "")
+
+
+def _indented(renderable: RenderableType) -> Padding:
+    return Padding(renderable, (0, 0, 0, 2), expand=False)
+
+
+def show(console: Console, *renderables: RenderableType) -> None:
+    """Print ``renderables`` one under another; plain output without trailing blanks."""
+    if console.is_terminal:
+        console.print(*renderables, sep="\n")
+        return
+    with console.capture() as captured:
+        console.print(*renderables, sep="\n")
+    console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+    console.file.flush()
 
 
 # --- runs -------------------------------------------------------------------------------
 
 
-def render_runs(runs: Sequence[RunSummary], *, color: bool, now: datetime) -> str:
+def render_runs(console: Console, runs: Sequence[RunSummary], *, now: datetime) -> None:
     """The ``adapter runs`` table."""
     if not runs:
-        return "No runs found."
+        show(console, Text("No runs found."))
+        return
     rows = [
         [
             r.workflow_id,
@@ -169,184 +179,150 @@ def render_runs(runs: Sequence[RunSummary], *, color: bool, now: datetime) -> st
         ]
         for r in runs
     ]
-    return table(
-        ["WORKFLOW ID", "FUNCTION", "EVENT", "STARTED", "DURATION", "STATUS"],
-        rows,
-        color=color,
-        status_col=5,
-    )
+    headers = ["WORKFLOW ID", "FUNCTION", "EVENT", "STARTED", "DURATION", "STATUS"]
+    show(console, _table(console, headers, rows, status_col=5))
 
 
 # --- one run ----------------------------------------------------------------------------
 
 
-def waiting_text(waiting: dict[str, Any] | None, now: datetime) -> str:
-    """What a pending step waits on, in words."""
-    if not waiting:
-        return ""
-    kind = waiting.get("kind")
-    attempt = waiting.get("attempt")
-    most = waiting.get("max_attempts")
-    of = f"attempt {attempt}" + (f" of {most}" if most else "")
-    last = waiting.get("last_error")
-    tail = f"; last error: {error_text(last)}" if last else ""
-    if kind == "retry":
-        return f"{of} at {_until(waiting.get('next_attempt_at'), now)}{tail}"
-    if kind == "activity":
-        return f"{of} running{tail}"
-    if kind == "worker":
-        return "waiting for a worker to pick it up"
-    if kind == "timer":
-        until = waiting.get("until")
-        return f"until {_until(until, now)}" if until else "sleeping"
-    if kind == "event":
-        text = f"for event {waiting.get('event')!r}"
-        if waiting.get("if"):
-            text += f" if {waiting['if']}"
-        until = waiting.get("until")
-        return text + (f", times out {_until(until, now)}" if until else "")
-    if kind == "child":
-        return f"run of {waiting.get('function')!r} ({waiting.get('workflow_id') or 'starting'})"
-    if kind == "concurrency":
-        return "waiting for a concurrency slot"
-    if kind == "paused":
-        return "activity paused in Temporal"
-    if kind == "cancel":
-        return "cancel requested"
-    return str(kind or "")
-
-
-def step_detail(step: StepView, now: datetime) -> str:
-    """The detail column of a step: its error, what it waits on, or its output."""
-    if step.error is not None:
-        return error_text(step.error)
-    if step.waiting is not None:
-        return waiting_text(step.waiting, now)
-    if step.status != "completed":
-        return ""
-    if step.kind == "wait":
-        if step.timed_out:
-            return f"timed out waiting for {step.opts.get('event')!r}"
-        event = step.output if isinstance(step.output, dict) else {}
-        return f"got {event.get('name')!r} (id {event.get('id')})"
-    if step.kind == "sleep":
-        return f"slept until {human_time(step.timer_until)}" if step.timer_until else "no wait"
-    if step.kind == "invoke":
-        return f"{step.opts.get('function_id')} → {preview(step.output)}"
-    text = preview(step.output) if step.has_output else ""
-    if step.last_error is not None and (step.attempts or 1) > 1:
-        text += f"  (after {error_text(step.last_error)})"
-    return text.strip()
-
-
-def render_run(view: RunView, *, ui_url: str, color: bool) -> str:
-    """The ``adapter run`` report: header, events, step timeline, now, outcome."""
-    now = view.now
-    lines = [bold(f"Run {view.workflow_id}", color)]
-    status = paint(view.status.upper(), view.status, color)
+def _run_header(view: RunView, ui_url: str) -> list[Text]:
     took = human_duration(view.duration())
     took_text = f"after {took}" if view.close_time is not None else f"for {took} so far"
-    lines.append(f"  function  {view.function}" + (f"  (app {view.app_id})" if view.app_id else ""))
-    lines.append(f"  status    {status} {took_text}")
-    lines.append(f"  started   {human_time(view.start_time)}")
+    app = f"  (app {view.app_id})" if view.app_id else ""
+    pairs: list[tuple[str, str | Text]] = [
+        ("function", view.function + app),
+        ("status", Text.assemble(styled(view.status.upper(), view.status), f" {took_text}")),
+        ("started", human_time(view.start_time)),
+    ]
     if view.close_time is not None:
-        lines.append(f"  ended     {human_time(view.close_time)}")
-    replay_of = view.memo.get("replay_of")
-    if replay_of:
-        lines.append(f"  replay of {replay_of}")
+        pairs.append(("ended", human_time(view.close_time)))
+    if replay_of := view.memo.get("replay_of"):
+        pairs.append(("replay of", str(replay_of)))
     if view.parent_id:
-        lines.append(f"  invoked by {view.parent_id}")
-    lines.append(f"  UI        {ui_url}")
-    lines.append("")
+        pairs.append(("invoked by", view.parent_id))
+    pairs.append(("UI", ui_url))
+    return [Text(f"Run {view.workflow_id}", style="bold"), *_fields(pairs)]
+
+
+def _run_events(view: RunView) -> list[Text]:
     label = "Event" if len(view.events) == 1 else f"Events ({len(view.events)})"
-    lines.append(bold(label, color))
-    for event in view.events[:10]:
-        lines.append(f"  {event.get('name')}  id {event.get('id')}  ts {event.get('ts')}")
-        lines.append(f"    data {preview(event.get('data'), 200)}")
-    if len(view.events) > 10:
-        lines.append(f"  ... {len(view.events) - 10} more (see --json)")
-    lines.append("")
-    lines.append(bold("Steps", color))
-    if view.steps:
-        rows = [
-            [
-                str(i),
-                s.id,
-                s.kind,
-                s.status,
-                "-" if s.attempts is None else str(s.attempts),
-                human_duration(s.duration(now)),
-                step_detail(s, now),
-            ]
-            for i, s in enumerate(view.steps, 1)
+    lines = [_heading(label)]
+    for event in view.events[:EVENTS_SHOWN]:
+        lines.append(Text(f"  {event.get('name')}  id {event.get('id')}  ts {event.get('ts')}"))
+        lines.append(Text(f"    data {preview(event.get('data'), 200)}"))
+    if len(view.events) > EVENTS_SHOWN:
+        lines.append(Text(f"  ... {len(view.events) - EVENTS_SHOWN} more (see --json)"))
+    return lines
+
+
+def _run_steps(console: Console, view: RunView) -> list[RenderableType]:
+    if not view.steps:
+        return [_heading("Steps"), Text("  (no steps yet)")]
+    rows = [
+        [
+            str(i),
+            s.id,
+            s.kind,
+            s.status,
+            "-" if s.attempts is None else str(s.attempts),
+            human_duration(s.duration(view.now)),
+            step_detail(s, view.now),
         ]
-        table_text = table(
-            ["#", "STEP", "KIND", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"],
-            rows,
-            color=color,
-            status_col=3,
-        )
-        lines.extend("  " + line for line in table_text.splitlines())
-    else:
-        lines.append("  (no steps yet)")
-    lines.append("")
-    if view.status == "running":
-        waiting = view.waiting_on
-        if waiting:
-            lines.append(bold("Now", color))
-            for entry in waiting:
-                step = next(s for s in view.steps if s.id == entry["step"])
-                lines.append(
-                    f"  {step.kind} {step.id!r} {step.status}: {waiting_text(step.waiting, now)}"
-                )
-        else:
-            lines.append(bold("Now", color) + "  running the handler")
+        for i, s in enumerate(view.steps, 1)
+    ]
+    headers = ["#", "STEP", "KIND", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"]
+    table = _table(console, headers, rows, status_col=3, flexible=len(headers) - 1, indent=2)
+    return [_heading("Steps"), _indented(table)]
+
+
+def _run_outcome(view: RunView) -> list[Text]:
+    now = view.now
+    if view.status == RunStatus.RUNNING:
+        waiting = [s for s in view.steps if s.waiting is not None]
+        lines = [_heading("Now", "" if waiting else "running the handler")]
+        lines += [
+            Text(f"  {s.kind} {s.id!r} {s.status}: {waiting_text(s.waiting, now)}") for s in waiting
+        ]
         if view.deadline is not None:
-            lines.append(f"  the run times out {_until(view.deadline.isoformat(), now)}")
-    elif view.has_result:
-        lines.append(bold("Result", color) + f"  {preview(view.result, 500)}")
-    elif view.failure is not None:
-        lines.append(bold("Failure", color) + f"  {error_text(view.failure)}")
-        cause = view.failure.get("cause")
-        while isinstance(cause, dict):
-            lines.append(f"  caused by {error_text(cause)}")
-            cause = cause.get("cause")
-    return "\n".join(lines)
+            lines.append(Text(f"  the run times out {until_text(view.deadline.isoformat(), now)}"))
+        return lines
+    if view.has_result:
+        return [_heading("Result", preview(view.result, 500))]
+    if view.failure is None:
+        return []
+    lines = [_heading("Failure", error_text(view.failure))]
+    cause = view.failure.get("cause")
+    while isinstance(cause, dict):
+        lines.append(Text(f"  caused by {error_text(cause)}"))
+        cause = cause.get("cause")
+    return lines
+
+
+def render_run(console: Console, view: RunView, *, ui_url: str) -> None:
+    """The ``adapter run`` report: header, events, step timeline, now, outcome."""
+    blank = Text("")
+    show(
+        console,
+        *_run_header(view, ui_url),
+        blank,
+        *_run_events(view),
+        blank,
+        *_run_steps(console, view),
+        blank,
+        *_run_outcome(view),
+    )
 
 
 # --- schedules --------------------------------------------------------------------------
 
 
-def render_schedules(schedules: Sequence[dict[str, Any]], *, color: bool) -> str:
+def _schedule(s: dict[str, Any]) -> list[Text]:
+    state = "paused" if s["paused"] else "active"
+    head = Text.assemble(f"{s['id']}  ({s['function_id']})  ", styled(state, state))
+    pairs: list[tuple[str, str | Text]] = []
+    if s["paused"] and s.get("note"):
+        pairs.append(("note", s["note"]))
+    pairs.append(("cron", s["cron"] or "?"))
+    if s.get("description"):
+        pairs.append(("means", s["description"]))
+    zone = s.get("timezone") or "UTC"
+    for utc, local in zip(s["next_utc"], s["next_local"], strict=True):
+        extra = "" if zone == "UTC" else f"   {in_zone(local, zone)}"
+        pairs.append(("next", f"{human_iso(utc)}{extra}"))
+    if not s["next_utc"]:
+        pairs.append(("next", "-"))
+    pairs.append(("runs", f"{s['num_actions']} started"))
+    recent = [
+        Text(f"    {human_iso(a['scheduled_at'])}  {a['workflow_id']}")
+        for a in s.get("recent_actions", [])[-3:]
+    ]
+    return [head, *_fields(pairs), *recent]
+
+
+def render_schedules(console: Console, schedules: Sequence[dict[str, Any]]) -> None:
     """The ``adapter schedules`` report, one block per schedule."""
     if not schedules:
-        return "No cron schedules found."
-    blocks = []
-    for s in schedules:
-        state = "paused" if s["paused"] else "active"
-        head = f"{s['id']}  ({s['function_id']})  " + paint(state, state, color)
-        lines = [head]
-        if s["paused"] and s.get("note"):
-            lines.append(f"  note      {s['note']}")
-        lines.append(f"  cron      {s['cron'] or '?'}")
-        if s.get("description"):
-            lines.append(f"  means     {s['description']}")
-        zone = s.get("timezone") or "UTC"
-        for utc, local in zip(s["next_utc"], s["next_local"], strict=True):
-            extra = "" if zone == "UTC" else f"   {_in_zone(local, zone)}"
-            lines.append(f"  next      {human_iso(utc)}{extra}")
-        if not s["next_utc"]:
-            lines.append("  next      -")
-        lines.append(f"  runs      {s['num_actions']} started")
-        for action in s.get("recent_actions", [])[-3:]:
-            lines.append(f"    {human_iso(action['scheduled_at'])}  {action['workflow_id']}")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+        show(console, Text("No cron schedules found."))
+        return
+    blocks: list[Text] = []
+    for i, s in enumerate(schedules):
+        blocks += [Text("")] if i else []
+        blocks += _schedule(s)
+    show(console, *blocks)
 
 
-def _in_zone(text: str, zone: str) -> str:
-    """An ISO time shown in ``zone`` with the zone's abbreviation (``CET``, ``EDT``)."""
-    try:
-        return human_time(datetime.fromisoformat(text), ZoneInfo(zone))
-    except (ValueError, ZoneInfoNotFoundError):
-        return text
+@contextlib.contextmanager
+def progress_bar(
+    console: Console, description: str, total: int | None
+) -> Iterator[Callable[[int], None]]:
+    """A transient progress bar on ``console``; yields a function that sets the count done."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda done: progress.update(task, completed=done)
