@@ -16,6 +16,14 @@ from typing import Any, NotRequired, TypedDict
 
 MAX_WORKFLOW_ID_BYTES = 1000  # Temporal's limit.maxIDLength
 
+SHARED_TASK_QUEUE = "adapter"
+"""The namespace-wide task queue every worker polls, whatever its app: the registry,
+event records and event hubs run here, because events belong to the namespace, not to
+the app that sent them."""
+
+REGISTRY_MEMO = "adapter.registry"
+"""The memo key of a registration (what one app's workers serve)."""
+
 
 class WorkflowName(StrEnum):
     """Workflow types we register beside the dynamic orchestrator."""
@@ -23,6 +31,8 @@ class WorkflowName(StrEnum):
     HUB = "adapter.events"
     GATE = "adapter.gate"
     SEMAPHORE = "adapter.semaphore"
+    REGISTRY = "adapter.registry"
+    EVENT = "adapter.event"
 
 
 class ActivityName(StrEnum):
@@ -137,6 +147,16 @@ def invoked_step_id(child_workflow_id: str) -> str | None:
 def replay_run_id(original_workflow_id: str, ulid: str) -> str:
     """A replay of a past run: ``<original>:replay-<ULID>``."""
     return f"{original_workflow_id}{REPLAY_MARK}{ulid}"
+
+
+def registry_id(app_id: str) -> str:
+    """The registration of one app: what its workers serve (memo ``adapter.registry``)."""
+    return f"adapter:registry:{app_id}"
+
+
+def event_record_id(event_id: str) -> str:
+    """The record of one accepted event: one per event id in the namespace."""
+    return f"adapter:event:{event_id}"
 
 
 def app_of(workflow_id: str) -> str:
