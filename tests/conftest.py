@@ -1,23 +1,55 @@
-"""Shared fixtures: one real Temporal dev server per test session, on free ports."""
+"""Fixtures (one real Temporal dev server per test session, on free ports) and markers.
+
+Helpers that are not fixtures (``make_app``, ``running``, ``eventually``...) live in
+``tests/helpers.py``. Every test gets exactly one of the markers registered in
+pyproject.toml, applied here unless the test carries one itself: ``faults`` for tests
+under tests/faults, ``integration`` for tests that use a Temporal server fixture,
+``unit`` for the rest (``make test-unit`` runs those in seconds).
+"""
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from adapter import Backoff, Inngest, WorkerSettings, build_worker
 from adapter._temporal.devserver import FAST_DISPATCH_FLAGS, temporal_cli
 from adapter._temporal.search_attributes import ALL_KEYS
+
+KINDS = ("unit", "integration", "faults", "browser")
+"""The markers that say what a test needs; each test gets one (see the module docstring)."""
+
+SERVER_FIXTURES = frozenset({"temporal_env", "client", "skipping_env"})
+"""Fixtures that start (or hand out) a Temporal server: a test using one is integration."""
+
+FAULTS_DIR = Path(__file__).parent / "faults"
+
+
+def kind_of(item: pytest.Item) -> str | None:
+    """The marker ``item`` gets: None when it already has one of ``KINDS`` (explicit wins)."""
+    if any(item.get_closest_marker(kind) is not None for kind in KINDS):
+        return None
+    if FAULTS_DIR in Path(str(item.path)).parents:
+        return "faults"
+    if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return "integration"
+    return "unit"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test ``faults``, ``integration`` or ``unit`` unless it is marked already."""
+    for item in items:
+        kind = kind_of(item)
+        if kind is not None:
+            item.add_marker(kind)
 
 
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The session's Temporal dev server (with our search attributes), on free ports."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         dev_server_extra_args=FAST_DISPATCH_FLAGS,
@@ -32,20 +64,5 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture
 async def client(temporal_env: WorkflowEnvironment) -> Client:
+    """A client of the session's Temporal dev server."""
     return temporal_env.client
-
-
-def make_app(client: Client, **kwargs: object) -> Inngest:
-    """A fresh app (unique id and task queue) with one-second retry backoff for tests."""
-    kwargs.setdefault("backoff", Backoff(initial=timedelta(seconds=1), coefficient=1.0))
-    kwargs.setdefault("heartbeat_timeout", timedelta(seconds=3))
-    return Inngest(app_id=f"test-{uuid.uuid4().hex[:10]}", temporal_client=client, **kwargs)  # type: ignore[arg-type]
-
-
-@contextlib.asynccontextmanager
-async def running(client: Client, app: Inngest, **settings: object) -> AsyncIterator[None]:
-    """Run a worker for ``app`` for the duration of the block."""
-    worker, threads = build_worker(client, app, WorkerSettings(**settings))  # type: ignore[arg-type]
-    async with worker:
-        yield
-    threads.shutdown(wait=False)

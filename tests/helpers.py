@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import inspect
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -23,11 +24,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
+import temporalio.converter
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 
-from adapter import Backoff, Inngest, WorkerSettings, build_worker
+from adapter import Backoff, Inngest
+from adapter.worker import WorkerSettings, build_worker
 
 T = TypeVar("T")
 
@@ -141,7 +144,6 @@ async def wait_for_runs(
 
     Raises AssertionError (never returns a short list) when they do not show up in time.
     """
-
     if count <= 0:
         return await list_runs(client, query)
 
@@ -220,14 +222,75 @@ async def has_event(handle: WorkflowHandle[Any, Any], event_type: int, count: in
     return sum(e.event_type == event_type for e in await history_events(handle)) >= count
 
 
-async def timer_started(handle: WorkflowHandle[Any, Any], count: int = 1) -> bool:
-    """Whether the run has started at least ``count`` timers (a sleep, a wait's timeout)."""
-    return await has_event(handle, EventType.EVENT_TYPE_TIMER_STARTED, count)
+async def started_timers(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    """The summaries of the timers the run has started so far, in order.
+
+    A ``step.sleep`` and the timeout of a ``step.wait_for_event`` are timers whose summary
+    is the step id; the orchestrator's own timers carry names such as "finish timeout".
+    """
+    converter = temporalio.converter.default().payload_converter
+    return [
+        converter.from_payload(e.user_metadata.summary, str)
+        if e.user_metadata.HasField("summary")
+        else ""
+        for e in await history_events(handle)
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+    ]
+
+
+async def timer_started(handle: WorkflowHandle[Any, Any], step_id: str | None = None) -> bool:
+    """Whether the run has started a timer (for step ``step_id``, when given) yet.
+
+    For a ``step.wait_for_event`` this means the run has subscribed to the event: an
+    event sent from now on is matched.
+    """
+    timers = await started_timers(handle)
+    return bool(timers) if step_id is None else step_id in timers
 
 
 async def timer_fired(handle: WorkflowHandle[Any, Any], count: int = 1) -> bool:
     """Whether at least ``count`` of the run's timers have fired."""
     return await has_event(handle, EventType.EVENT_TYPE_TIMER_FIRED, count)
+
+
+async def signals_received(handle: WorkflowHandle[Any, Any], name: str | None = None) -> int:
+    """How many signals (named ``name``, when given) the workflow has received so far."""
+    return sum(
+        e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        and (name is None or e.workflow_execution_signaled_event_attributes.signal_name == name)
+        for e in await history_events(handle)
+    )
+
+
+async def children_started(handle: WorkflowHandle[Any, Any]) -> int:
+    """How many child workflows (runs, for a gate) the workflow has asked to start."""
+    events = await history_events(handle)
+    return sum(
+        e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+        for e in events
+    )
+
+
+async def settled(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Whether the workflow has closed, or acted on everything it received and now waits.
+
+    True when its history ends with a completed workflow task (or the timer that task
+    started): every signal that arrived before was handled, and no activity or child
+    start it commanded is still in flight. Use it on a gate or a semaphore before
+    asserting what they did NOT do.
+    """
+    types = [e.event_type for e in await history_events(handle)]
+    while types and types[-1] == EventType.EVENT_TYPE_TIMER_STARTED:
+        types.pop()
+    return bool(types) and types[-1] in {
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    }
 
 
 # --- apps and workers ---------------------------------------------------------------------
@@ -328,6 +391,13 @@ async def spawn_adapter_async(
     return await asyncio.create_subprocess_exec(
         ADAPTER, *args, cwd=cwd, env=adapter_env(client, **(env or {})), **kwargs
     )
+
+
+def port_open(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections on ``host:port`` right now."""
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
 
 
 async def read_until(stream: asyncio.StreamReader, marker: str, seen: list[str]) -> None:

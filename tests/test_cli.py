@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 from temporalio.client import Client
 
-ADAPTER = str(Path(sys.executable).parent / "adapter")
+from tests.helpers import run_adapter, spawn_adapter
 
 
 def _functions_dir(tmp_path: Path, app_id: str) -> Path:
@@ -41,62 +39,58 @@ def _functions_dir(tmp_path: Path, app_id: str) -> Path:
     return pkg
 
 
-def _run(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [ADAPTER, *args],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_functions_lists_triggers_and_next_cron_runs(tmp_path: Path) -> None:
     _functions_dir(tmp_path, "cli-list")
-    out = _run("functions", "--json", cwd=tmp_path)
+    out = run_adapter("functions", "--json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     rows = {row["id"]: row for row in json.loads(out.stdout)}
     assert rows["greet"]["triggers"] == [{"event": "user/created", "if": None}]
     cron = rows["weekday"]["triggers"][0]
     assert cron["timezone"] == "Europe/Berlin"
     assert "Monday through Friday" in cron["description"]
-    assert len(cron["next_runs"]) == 3 and all("T09:00:00+0" in t for t in cron["next_runs"])
-    text = _run("functions", cwd=tmp_path)
-    assert "cli-list/weekday" in text.stdout and "next:" in text.stdout
+    assert len(cron["next_runs"]) == 3
+    assert all("T09:00:00+0" in t for t in cron["next_runs"])
+    text = run_adapter("functions", cwd=tmp_path)
+    assert "cli-list/weekday" in text.stdout
+    assert "next:" in text.stdout
 
 
 def test_send_starts_a_run_and_bad_data_is_a_clear_error(tmp_path: Path, client: Client) -> None:
     _functions_dir(tmp_path, "cli-send")
-    env = {"TEMPORAL_ADDRESS": client.service_client.config.target_host}
-    out = _run(
-        "send", "user/created", "--data", '{"name": "Jane"}', "--id", "e-1", cwd=tmp_path, env=env
+    out = run_adapter(
+        "send",
+        "user/created",
+        "--data",
+        '{"name": "Jane"}',
+        "--id",
+        "e-1",
+        cwd=tmp_path,
+        client=client,
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"ids": ["e-1"], "functions": ["greet"]}
-    bad = _run("send", "user/created", "--data", "{name: Jane}", cwd=tmp_path, env=env)
-    assert bad.returncode == 1 and "--data is not valid JSON" in bad.stderr
-    missing = _run("functions", "--functions", "nowhere", cwd=tmp_path)
-    assert missing.returncode == 1 and "functions folder 'nowhere' not found" in missing.stderr
+    bad = run_adapter("send", "user/created", "--data", "{name: Jane}", cwd=tmp_path, client=client)
+    assert bad.returncode == 1
+    assert "--data is not valid JSON" in bad.stderr
+    missing = run_adapter("functions", "--functions", "nowhere", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "functions folder 'nowhere' not found" in missing.stderr
 
 
 async def test_worker_command_runs_sent_events_and_stops_on_sigterm(
     client: Client, tmp_path: Path
 ) -> None:
     _functions_dir(tmp_path, "cli-run")
-    env = {**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host}
-    worker = subprocess.Popen(
-        [ADAPTER, "worker"],
+    worker = spawn_adapter(
+        "worker",
         cwd=tmp_path,
-        env=env,
+        client=client,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        out = _run(
+        out = run_adapter(
             "send",
             "user/created",
             "--data",
@@ -104,7 +98,7 @@ async def test_worker_command_runs_sent_events_and_stops_on_sigterm(
             "--id",
             "e-2",
             cwd=tmp_path,
-            env=env,
+            client=client,
         )
         assert out.returncode == 0, out.stderr
         handle = client.get_workflow_handle("cli-run:greet:e-2")
@@ -120,21 +114,25 @@ async def test_worker_command_runs_sent_events_and_stops_on_sigterm(
 
 def test_test_run_prints_the_step_timeline(tmp_path: Path) -> None:
     _functions_dir(tmp_path, "cli-sandbox")
-    out = _run("test-run", "greet", "--data", '{"name": "Bo"}', "--json", cwd=tmp_path)
+    out = run_adapter("test-run", "greet", "--data", '{"name": "Bo"}', "--json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
-    assert report["status"] == "completed" and report["output"] == "hi Bo"
+    assert report["status"] == "completed"
+    assert report["output"] == "hi Bo"
     assert [s["id"] for s in report["steps"]] == ["hello"]
-    stubbed = _run("test-run", "greet", "--stub", 'hello="stubbed"', cwd=tmp_path)
-    assert stubbed.returncode == 0 and "stubbed" in stubbed.stdout
-    bad = _run("test-run", "nope", cwd=tmp_path)
-    assert bad.returncode == 1 and "no function 'nope'" in bad.stderr
+    stubbed = run_adapter("test-run", "greet", "--stub", 'hello="stubbed"', cwd=tmp_path)
+    assert stubbed.returncode == 0
+    assert "stubbed" in stubbed.stdout
+    bad = run_adapter("test-run", "nope", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "no function 'nope'" in bad.stderr
 
 
 def test_worker_with_a_bad_address_fails_with_one_clear_line(tmp_path: Path) -> None:
     _functions_dir(tmp_path, "cli-bad")
-    out = _run("worker", "--address", "127.0.0.1:1", cwd=tmp_path)
+    out = run_adapter("worker", "--address", "127.0.0.1:1", cwd=tmp_path)
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cannot connect to Temporal at 127.0.0.1:1" in lines[0]
+    assert len(lines) == 1
+    assert "cannot connect to Temporal at 127.0.0.1:1" in lines[0]
     assert "Traceback" not in out.stderr

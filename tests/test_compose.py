@@ -121,7 +121,8 @@ def test_event_api_healthcheck_calls_health(compose: dict[str, Any]) -> None:
     test = check["test"]
     assert test[0] == "CMD"
     # python:3.11-slim has no curl: the check is Python's urllib, failing on non-200.
-    assert test[1] == "python" and f"http://127.0.0.1:{port}/health" in test[-1]
+    assert test[1] == "python"
+    assert f"http://127.0.0.1:{port}/health" in test[-1]
     assert "status != 200" in test[-1]
     for field in ("interval", "timeout", "retries", "start_period"):
         assert field in check
@@ -153,7 +154,8 @@ def test_start_order_and_healthchecks(compose: dict[str, Any]) -> None:
 def test_persistence_and_mounted_files(compose: dict[str, Any]) -> None:
     services = compose["services"]
     server_env = _env(services["temporal"])
-    assert server_env["DB"] == "postgres12" and server_env["POSTGRES_SEEDS"] == "postgresql"
+    assert server_env["DB"] == "postgres12"
+    assert server_env["POSTGRES_SEEDS"] == "postgresql"
     assert server_env["BIND_ON_IP"] == "0.0.0.0"
     assert _env(services["temporal-schema"])["POSTGRES_SEEDS"] == "postgresql"
     # The PostgreSQL data survives `docker compose down` (a named volume).
@@ -187,7 +189,8 @@ def test_dockerfile_and_dockerignore() -> None:
     assert "COPY functions ./functions" in instructions
     assert any(line.startswith("RUN pip install .") for line in instructions)
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
-    assert users and users[-1] not in ("root", "0")
+    assert users
+    assert users[-1] not in ("root", "0")
     assert instructions[-1] == 'CMD ["adapter", "worker"]'
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     for entry in (".venv", ".git", ".state", "tests"):
@@ -240,7 +243,8 @@ async def test_setup_script_creates_namespace_and_search_attributes_once(
     # Idempotent: a second `docker compose up` creates nothing and succeeds.
     code, again = await _run_setup(address, namespace)
     assert code == 0, again
-    assert "registered" not in again and "have been added" not in again
+    assert "registered" not in again
+    assert "have been added" not in again
 
 
 # --- `docker compose config` ----------------------------------------------------------------

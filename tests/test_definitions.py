@@ -100,7 +100,8 @@ def test_cron_prefix_and_option_conflict() -> None:
     with pytest.raises(ValueError, match="give the zone once"):
         parse_cron("TZ=Europe/Paris 0 9 * * *", "America/New_York")
     spec = parse_cron("CRON_TZ=Europe/Paris 0 9 * * 1-5")
-    assert spec.timezone == "Europe/Paris" and spec.fields == "0 9 * * 1-5"
+    assert spec.timezone == "Europe/Paris"
+    assert spec.fields == "0 9 * * 1-5"
     assert parse_cron("@daily").fields == "0 0 * * *"
     assert parse_cron("0 9 1 * 1").expressions == ["0 9 1 * *", "0 9 * * 1"]
     assert "09:00" in parse_cron("0 9 * * 1-5").describe()

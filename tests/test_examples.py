@@ -8,7 +8,6 @@ schedule is created with ``sync_schedules`` and triggered by hand.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import email
 import email.policy
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, WorkflowExecution, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
 from adapter import Inngest, TriggerCron, TriggerEvent, discover
@@ -34,7 +33,7 @@ from adapter._protocol import cron_run_prefix as cron_workflow_id
 from adapter._protocol import run_id as run_workflow_id
 from adapter._protocol import schedule_id
 from adapter._temporal.schedules import sync_schedules
-from tests.conftest import running
+from tests.helpers import eventually, running
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
 ENV_VARS = (
@@ -200,15 +199,20 @@ async def trigger_cron(
     """Trigger the function's schedule and return the handle of the new run it started."""
     await client.get_schedule_handle(schedule_id(app.app_id, fn_id)).trigger()
     query = f"WorkflowType = '{fn_id}' AND TaskQueue = '{app.task_queue}'"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    async def new_run() -> WorkflowExecution | None:
         async for wf in client.list_workflows(query):
             if wf.run_id not in seen:
-                seen.add(wf.run_id)
-                assert wf.id.startswith(cron_workflow_id(app.app_id, fn_id))
-                return client.get_workflow_handle(wf.id, run_id=wf.run_id)
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no run of {fn_id!r} appeared within 10 s of triggering its schedule")
+                return wf
+        return None
+
+    wf = await eventually(
+        new_run, timeout=10, message=f"no run of {fn_id!r} appeared after triggering its schedule"
+    )
+    assert wf is not None
+    seen.add(wf.run_id)
+    assert wf.id.startswith(cron_workflow_id(app.app_id, fn_id))
+    return client.get_workflow_handle(wf.id, run_id=wf.run_id)
 
 
 async def step_ids(handle: WorkflowHandle[Any, Any]) -> list[str]:

@@ -45,25 +45,30 @@ async def test_sync_contacts_upserts_stubbed_contacts(isolated: Path) -> None:
 
 async def test_sync_contacts_from_the_bundled_file() -> None:
     result = await run(sync_contacts, cron=True)
-    assert result.status == "completed" and result.output["fetched"] == 3
+    assert result.status == "completed"
+    assert result.output["fetched"] == 3
 
 
 async def test_ticket_summary_without_webhook_returns_the_text() -> None:
     tickets = [{"id": 1, "title": "Printer on fire", "priority": "high", "assignee": "ada"}]
     result = await run(open_tickets_summary, cron=True, stubs={"load-open-tickets": tickets})
     assert result.status == "completed"
-    assert result.output["posted"] is False and "Printer on fire" in result.output["text"]
+    assert result.output["posted"] is False
+    assert "Printer on fire" in result.output["text"]
 
 
 async def test_welcome_email_goes_to_the_outbox(isolated: Path) -> None:
     event = {"name": "user/created", "data": {"email": "jane@example.com", "name": "Jane"}}
     result = await run(send_welcome_email, event=event)
-    assert result.status == "completed" and result.step_ids == ["send-email"]
+    assert result.status == "completed"
+    assert result.step_ids == ["send-email"]
     with sqlite3.connect(isolated / "outbox.db") as db:
         assert db.execute("SELECT recipient FROM outbox").fetchall() == [("jane@example.com",)]
 
 
 async def test_welcome_email_without_address_fails_at_once() -> None:
     result = await run(send_welcome_email, event={"name": "user/created", "data": {"name": "Jane"}})
-    assert result.status == "failed" and isinstance(result.error, NonRetriableError)
-    assert result.steps == [] and result.handler_attempts == 1
+    assert result.status == "failed"
+    assert isinstance(result.error, NonRetriableError)
+    assert result.steps == []
+    assert result.handler_attempts == 1

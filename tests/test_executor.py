@@ -29,10 +29,15 @@ async def test_memoized_steps_are_not_rerun_and_next_step_is_planned() -> None:
         return await ctx.step.run("b", lambda: ran.append("b") or a + 1)
 
     out = await execute(handler, info(), {"a": {"data": 1}}, target=None, payload_limit=LIMIT)
-    assert ran == [] and [p.id for p in out.plan] == ["b"] and not out.done
+    assert ran == []
+    assert [p.id for p in out.plan] == ["b"]
+    assert not out.done
     out = await execute(handler, info(), {"a": {"data": 1}}, target="b", payload_limit=LIMIT)
-    assert ran == ["b"] and out.executed is not None
-    assert (out.executed["id"], out.executed["data"]) == ("b", 2) and out.done and out.result == 2
+    assert ran == ["b"]
+    assert out.executed is not None
+    assert (out.executed["id"], out.executed["data"]) == ("b", 2)
+    assert out.done
+    assert out.result == 2
 
 
 async def test_gathered_steps_are_planned_together() -> None:
@@ -76,7 +81,8 @@ async def test_user_except_exception_does_not_swallow_the_stop() -> None:
         return "after"
 
     out = await execute(handler, info(), {}, target=None, payload_limit=LIMIT)
-    assert not out.done and [p.id for p in out.plan] == ["a"]
+    assert not out.done
+    assert [p.id for p in out.plan] == ["a"]
 
 
 async def test_logger_is_silent_while_replaying(caplog: pytest.LogCaptureFixture) -> None:
@@ -103,7 +109,8 @@ def test_sync_handler_lookahead() -> None:
         return ctx.step.run("b", lambda: a + 1)
 
     out = asyncio.run(execute(handler, info(), {}, target="a", payload_limit=LIMIT))
-    assert out.executed is not None and (out.executed["id"], out.executed["data"]) == ("a", 1)
+    assert out.executed is not None
+    assert (out.executed["id"], out.executed["data"]) == ("a", 1)
     assert [p.id for p in out.plan] == ["b"]
 
 
@@ -122,4 +129,5 @@ def test_quiet_errors_become_benign_failures() -> None:
         == ApplicationErrorCategory.BENIGN
     )
     loud = to_application_error(NonRetriableError("x"))
-    assert loud.category == ApplicationErrorCategory.UNSPECIFIED and loud.non_retryable
+    assert loud.category == ApplicationErrorCategory.UNSPECIFIED
+    assert loud.non_retryable

@@ -20,7 +20,8 @@ from tests.helpers import make_app, running
 def test_the_fatal_list_names_each_class_once() -> None:
     assert {cls.__name__ for cls in FATAL_ERRORS} == FATAL_ERROR_NAMES
     assert {"NonRetriableError", "StepError", "ConfigError"} <= FATAL_ERROR_NAMES
-    assert is_fatal(ConfigError("x")) and not is_fatal(ValueError("x"))
+    assert is_fatal(ConfigError("x"))
+    assert not is_fatal(ValueError("x"))
 
 
 def _app(app: Inngest, calls: list[str]) -> None:
@@ -71,4 +72,5 @@ async def test_temporal_fails_at_once_on_the_same_errors(
 
 
 def test_non_retriable_and_step_output_errors_are_fatal() -> None:
-    assert is_fatal(NonRetriableError("stop")) and is_fatal(StepOutputError("bad"))
+    assert is_fatal(NonRetriableError("stop"))
+    assert is_fatal(StepOutputError("bad"))

@@ -12,23 +12,31 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 
 from adapter import NonRetriableError, StepError
 from adapter._execution.step import ParallelMode
-from tests.conftest import make_app, running
+from adapter._protocol import Signal, WorkflowName
+from tests.helpers import (
+    children_started,
+    count_runs,
+    eventually,
+    list_runs,
+    make_app,
+    running,
+    settled,
+    signals_received,
+    step_scheduled,
+    timer_started,
+    wait_for_runs,
+)
 
 
 def run_handle(client: Client, app: Any, fn_id: str, event_id: str) -> Any:
     return client.get_workflow_handle(f"{app.app_id}:{fn_id}:{event_id}")
 
 
-async def wait_for_runs(client: Client, query: str, count: int, timeout: float = 30) -> list[Any]:
-    """Poll visibility until ``count`` runs match (it is eventually consistent)."""
-    deadline = time.monotonic() + timeout
-    runs: list[Any] = []
-    while time.monotonic() < deadline:
-        runs = [wf async for wf in client.list_workflows(query)]
-        if len(runs) >= count:
-            return runs
-        await asyncio.sleep(0.2)
-    return runs
+async def only(client: Client, app: Any, workflow_type: str) -> Any:
+    """The handle of the one workflow of ``workflow_type`` (a gate, a semaphore) of ``app``."""
+    query = f"TaskQueue = '{app.task_queue}' AND WorkflowType = '{workflow_type}'"
+    [wf] = await wait_for_runs(client, query, 1)
+    return client.get_workflow_handle(wf.id)
 
 
 async def test_wait_for_event_matched_unmatched_and_timeout(client: Client) -> None:
@@ -49,7 +57,8 @@ async def test_wait_for_event_matched_unmatched_and_timeout(client: Client) -> N
         await app.send({"name": "order/created", "data": {"order_id": 1}, "id": "o1"})
         await app.send({"name": "order/created", "data": {"order_id": 2}, "id": "o2"})
         h1, h2 = run_handle(client, app, "waiter", "o1"), run_handle(client, app, "waiter", "o2")
-        await asyncio.sleep(1)
+        for h in (h1, h2):  # both runs wait (the step before the wait is done)
+            await eventually(lambda h=h: timer_started(h, "wait-paid"), message=f"{h.id} waits")
         await app.send({"name": "order/paid", "data": {"order_id": 1, "amount": 5}})
         await app.send({"name": "order/paid", "data": {"order_id": 3}})  # matches no one
         assert await h1.result() == {"order_id": 1, "amount": 5}
@@ -68,7 +77,8 @@ async def test_wait_for_event_match_shorthand(client: Client) -> None:
 
     async with running(client, app):
         await app.send({"name": "user/signup", "data": {"user_id": "u1"}, "id": "s1"})
-        await asyncio.sleep(0.5)
+        s1 = run_handle(client, app, "matcher", "s1")
+        await eventually(lambda: timer_started(s1, "verified"), message="s1 waits")
         await app.send({"name": "user/verified", "data": {"user_id": "other"}})
         await app.send({"name": "user/verified", "data": {"user_id": "u1"}})
         assert await run_handle(client, app, "matcher", "s1").result() == "u1"
@@ -133,7 +143,8 @@ async def test_sleep_survives_a_worker_restart(client: Client) -> None:
 
     async with running(client, app):
         await app.send({"name": "nap/start", "id": "n1"})
-        await asyncio.sleep(1)
+        n1 = run_handle(client, app, "napper", "n1")
+        await eventually(lambda: timer_started(n1, "nap"), message="n1 sleeps")
     async with running(client, app):
         started = time.monotonic()
         assert await run_handle(client, app, "napper", "n1").result() == "rested"
@@ -231,20 +242,22 @@ async def test_on_failure_fires_exactly_once_with_event_and_error(client: Client
         await app.send({"name": "doom/start", "data": {"who": "me"}, "id": "d1"})
         with pytest.raises(WorkflowFailureError):
             await run_handle(client, app, "doomed", "d1").result()
-        failure_run = run_handle(client, app, "doomed-failure", "doomed-failure-wait")
-        del failure_run
+        # Any failure run starts before the doomed run fails: once visibility lists the
+        # doomed run as failed, it lists every failure run too.
+        doomed_failed = (
+            f"TaskQueue = '{app.task_queue}' AND WorkflowType = 'doomed'"
+            " AND ExecutionStatus = 'Failed'"
+        )
+        await eventually(lambda: count_runs(client, doomed_failed), message="doomed listed")
         runs = await wait_for_runs(
             client, f"TaskQueue = '{app.task_queue}' AND WorkflowType = 'doomed-failure'", 1
         )
         for run in runs:
             await client.get_workflow_handle(run.id).result()
-        await asyncio.sleep(0.5)
     assert len(calls) == 1
     assert calls[0]["event"]["data"] == {"who": "me"}
-    assert (
-        calls[0]["error"]["name"] == "StepError"
-        and "ZeroDivisionError" in calls[0]["error"]["message"]
-    )
+    assert calls[0]["error"]["name"] == "StepError"
+    assert "ZeroDivisionError" in calls[0]["error"]["message"]
     assert calls[0]["function_id"] == "doomed"
 
 
@@ -270,7 +283,9 @@ async def test_cancel_on_stops_a_sleeping_run(client: Client) -> None:
     async with running(client, app):
         await app.send({"name": "remind/start", "data": {"id": 7}, "id": "m7"})
         await app.send({"name": "remind/start", "data": {"id": 8}, "id": "m8"})
-        await asyncio.sleep(1)
+        for event_id in ("m7", "m8"):  # both runs sleep
+            h = run_handle(client, app, "reminder", event_id)
+            await eventually(lambda h=h: timer_started(h, "wait-a-day"), message=f"{h.id} sleeps")
         await app.send({"name": "remind/cancel", "data": {"id": 7}})
         handle = run_handle(client, app, "reminder", "m7")
         with pytest.raises(WorkflowFailureError):
@@ -284,7 +299,8 @@ async def test_cancel_on_stops_a_sleeping_run(client: Client) -> None:
         )
         await client.get_workflow_handle(runs[0].id).result()
     assert failures == []
-    assert cancelled[0]["function_id"] == "reminder" and cancelled[0]["run_id"].endswith(":m7")
+    assert cancelled[0]["function_id"] == "reminder"
+    assert cancelled[0]["run_id"].endswith(":m7")
 
 
 async def test_concurrency_limit_bounds_running_steps(client: Client) -> None:
@@ -334,7 +350,10 @@ async def test_debounce_runs_once_with_the_last_event(client: Client) -> None:
         [run] = await wait_for_runs(client, query, 1)
         assert run.id.endswith(":ed4")
         result = await client.get_workflow_handle(run.id).result()
-        await asyncio.sleep(3)  # a second run would start by now if the debounce leaked
+        # The gate ends once nothing is pending: by then it started every run it ever will.
+        gate = await only(client, app, WorkflowName.GATE)
+        await asyncio.wait_for(gate.result(), 30)
+        assert await children_started(gate) == 1
     assert result == {"doc": "a", "rev": 4}
     assert seen == [{"doc": "a", "rev": 4}]
 
@@ -355,9 +374,13 @@ async def test_rate_limit_skips_the_excess(client: Client) -> None:
         query = f"TaskQueue = '{app.task_queue}' AND WorkflowType = 'limited-rate'"
         for run in await wait_for_runs(client, query, 3):
             await client.get_workflow_handle(run.id).result()
-        await asyncio.sleep(2)
+        # The gate has taken all six events in and waits: what it did not start, it skipped.
+        gate = await only(client, app, WorkflowName.GATE)
+        await eventually(lambda: settled(gate), message="the gate handled every event")
+        assert await signals_received(gate, Signal.EVENT) == 6
+        assert await children_started(gate) == 3
     assert sorted(ran) == [0, 1, 2]
-    assert len([w async for w in client.list_workflows(query)]) == 3
+    assert len(await list_runs(client, query)) == 3
 
 
 async def test_batch_of_ten_events_is_one_run(client: Client) -> None:
@@ -448,9 +471,9 @@ async def test_singleton_skip_keeps_one_run(client: Client) -> None:
 
     async with running(client, app):
         await app.send({"name": "single/go", "id": "x1"})
-        await asyncio.sleep(0.5)
-        await app.send({"name": "single/go", "id": "x2"})
         handle = client.get_workflow_handle(f"{app.app_id}:single:singleton:-")
+        await eventually(lambda: timer_started(handle, "hold"), message="x1 holds")
+        await app.send({"name": "single/go", "id": "x2"})
         await handle.result()
     assert set(ran) == {"x1"}
 
@@ -483,9 +506,11 @@ async def test_singleton_cancel_replaces_the_running_run(client: Client) -> None
 
     async with running(client, app):
         await app.send({"name": "rep/go", "data": {"user": "u"}, "id": "first"})
-        await asyncio.sleep(0.5)
-        await app.send({"name": "rep/go", "data": {"user": "u"}, "id": "second"})
         query = f"TaskQueue = '{app.task_queue}' AND WorkflowType = 'replace'"
+        [first] = await wait_for_runs(client, query, 1)
+        first_run = client.get_workflow_handle(first.id, run_id=first.run_id)
+        await eventually(lambda: timer_started(first_run, "hold"), message="first holds")
+        await app.send({"name": "rep/go", "data": {"user": "u"}, "id": "second"})
         runs = await wait_for_runs(client, query, 2)
         statuses = {}
         for run in runs:
@@ -520,12 +545,15 @@ async def test_priority_orders_runs_waiting_for_a_concurrency_slot(client: Clien
 
     async with running(client, app):
         await app.send({"name": "prio/go", "data": {"vip": False}, "id": "blocker"})
-        while order != ["blocker"]:
-            await asyncio.sleep(0.05)
-        await app.send({"name": "prio/go", "data": {"vip": False}, "id": "low"})
-        await asyncio.sleep(0.5)
-        await app.send({"name": "prio/go", "data": {"vip": True}, "id": "vip"})
-        await asyncio.sleep(0.5)
+        await eventually(lambda: order == ["blocker"], message="the blocker holds the slot")
+        semaphore = await only(client, app, WorkflowName.SEMAPHORE)
+
+        async def asked(count: int) -> bool:
+            return await signals_received(semaphore, Signal.ACQUIRE) >= count
+
+        for name, count in (("low", 2), ("vip", 3)):  # each queues for the slot in turn
+            await app.send({"name": "prio/go", "data": {"vip": name == "vip"}, "id": name})
+            await eventually(lambda count=count: asked(count), message=f"{name} asks for the slot")
         release.set()
         for name in ("blocker", "low", "vip"):
             await run_handle(client, app, "prioritized", name).result()
@@ -545,7 +573,8 @@ async def test_start_timeout_fails_a_run_that_cannot_get_a_slot(client: Client) 
 
     async with running(client, app):
         await app.send({"name": "imp/go", "id": "holder"})
-        await asyncio.sleep(0.5)
+        holder = run_handle(client, app, "impatient", "holder")
+        await eventually(lambda: step_scheduled(holder, "hold"), message="the holder has the slot")
         await app.send({"name": "imp/go", "id": "waiter"})
         with pytest.raises(WorkflowFailureError) as info:
             await asyncio.wait_for(run_handle(client, app, "impatient", "waiter").result(), 30)

@@ -8,8 +8,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,17 +20,22 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from adapter import ConfigError, Inngest
-from adapter._define.client import run_workflow_id
 from adapter._http.app import create_app
 from adapter._http.server import EventServer
 from adapter._http.wire import MAX_EVENTS, SEED_HEADER, event_keys_from_env, seeded_event_id
+from adapter._protocol import run_id as run_workflow_id
 from adapter._temporal.devserver import free_port
-from tests.conftest import make_app, running
+from tests.helpers import (
+    make_app,
+    read_until,
+    run_adapter,
+    running,
+    spawn_adapter_async,
+)
 from tests.test_cli import _functions_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 JS_DIR = ROOT / "tests" / "js"
-ADAPTER = str(Path(sys.executable).parent / "adapter")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -104,7 +107,9 @@ async def test_single_event_and_array_get_ids_in_order_and_runs_complete(
         one = await http.post("/e/any-key", json={"name": "http/echo", "data": {"n": 0}})
         assert one.status_code == 200, one.text
         body = one.json()
-        assert body["status"] == 200 and "error" not in body and len(body["ids"]) == 1
+        assert body["status"] == 200
+        assert "error" not in body
+        assert len(body["ids"]) == 1
         got = await _result(client, app, body["ids"][0])
         assert got == {"name": "http/echo", "data": {"n": 0}, "id": body["ids"][0]}
 
@@ -117,7 +122,9 @@ async def test_single_event_and_array_get_ids_in_order_and_runs_complete(
         many = await http.post("/e/any-key", json=batch)
         assert many.status_code == 200, many.text
         ids = many.json()["ids"]
-        assert len(ids) == 4 and ids[1] == "mine-2" and len(set(ids)) == 4
+        assert len(ids) == 4
+        assert ids[1] == "mine-2"
+        assert len(set(ids)) == 4
         for index, n in ((0, 1), (1, 2), (3, 3)):
             assert (await _result(client, app, ids[index]))["data"] == {"n": n}
         empty = await http.post("/e/any-key", json=[])
@@ -180,7 +187,8 @@ async def test_health_is_ok_while_temporal_answers(
 ) -> None:
     _, http = dev_api
     resp = await http.get("/health")
-    assert resp.status_code == 200 and resp.json() == {"status": "ok"}
+    assert resp.status_code == 200
+    assert resp.json() == {"status": "ok"}
 
 
 # --- 4xx --------------------------------------------------------------------------------
@@ -229,7 +237,8 @@ async def test_bad_events_get_400_naming_the_problem(
         resp = await http.post("/e/k", json=body)
     assert resp.status_code == 400, resp.text
     got = resp.json()
-    assert got["status"] == 400 and got["ids"] == []
+    assert got["status"] == 400
+    assert got["ids"] == []
     assert message in got["error"], got["error"]
 
 
@@ -258,7 +267,8 @@ async def test_event_over_the_size_limit_is_refused(client: Client, asgi: Any) -
         resp = await http.post("/e/k", json=big)
     assert resp.status_code == 400
     error = resp.json()["error"]
-    assert "Event is over the max size: event[1] ('http/echo')" in error and "5,000" in error
+    assert "Event is over the max size: event[1] ('http/echo')" in error
+    assert "5,000" in error
 
 
 async def test_event_keys_401_in_production_mode(client: Client, asgi: Any) -> None:
@@ -270,12 +280,14 @@ async def test_event_keys_401_in_production_mode(client: Client, asgi: Any) -> N
     async with asgi(create_app([app], event_keys={"key-one", "key-two"})) as http:
         wrong = await http.post("/e/NO_EVENT_KEY_SET", json={"name": "http/echo"})
         assert wrong.status_code == 401
-        assert wrong.json()["status"] == 401 and wrong.json()["ids"] == []
+        assert wrong.json()["status"] == 401
+        assert wrong.json()["ids"] == []
         assert wrong.json()["error"].startswith("Event key not found")
         assert "--event-key" in wrong.json()["error"]
         for path in ("/e/", "/e"):
             none = await http.post(path, json={"name": "http/echo"})
-            assert none.status_code == 401 and "Event key is required" in none.json()["error"]
+            assert none.status_code == 401
+            assert "Event key is required" in none.json()["error"]
         right = await http.post("/e/key-two", json={"name": "http/echo", "id": "keyed"})
         assert right.json() == {"ids": ["keyed"], "status": 200}
         assert right.headers["x-inngest-server-kind"] == "cloud"
@@ -288,7 +300,8 @@ async def test_body_over_the_limit_gets_413(client: Client, asgi: Any) -> None:
     async with EventServer(api, port=0) as server, httpx.AsyncClient() as http:
         resp = await http.post(f"{server.url}/e/k", content=body)
     assert resp.status_code == 413
-    assert resp.json()["status"] == 413 and "over 1,000 bytes" in resp.json()["error"]
+    assert resp.json()["status"] == 413
+    assert "over 1,000 bytes" in resp.json()["error"]
 
     async def chunks() -> AsyncIterator[bytes]:  # no content-length: counted while read
         for _ in range(3):
@@ -314,10 +327,13 @@ async def test_temporal_unreachable_gets_503_not_200(asgi: Any) -> None:
         resp = await http.post("/e/k", json={"name": "http/echo"})
         assert resp.status_code == 503, resp.text
         body = resp.json()
-        assert body["status"] == 503 and body["ids"] == []
-        assert body["error"].startswith("Temporal is unavailable") and "retry" in body["error"]
+        assert body["status"] == 503
+        assert body["ids"] == []
+        assert body["error"].startswith("Temporal is unavailable")
+        assert "retry" in body["error"]
         health = await http.get("/health")
-    assert health.status_code == 503 and health.json()["status"] == "unavailable"
+    assert health.status_code == 503
+    assert health.json()["status"] == "unavailable"
 
 
 # --- the official SDKs, over a real socket --------------------------------------------------
@@ -422,19 +438,11 @@ async def test_js_sdk_sends_and_the_run_completes(client: Client) -> None:
         code, out, err = await _node(
             "--base-url", keyed.url, "--event-key", "wrong", json.dumps({"name": "js/sent"})
         )
-        assert code == 1 and "401 Event key not found" in err, err
+        assert code == 1, err
+        assert "401 Event key not found" in err, err
 
 
 # --- the commands (functions folder: tests.test_cli._functions_dir) ----------------------
-
-
-async def _read_until(stream: asyncio.StreamReader, marker: str, seen: list[str]) -> None:
-    while True:
-        line = (await asyncio.wait_for(stream.readline(), 60)).decode()
-        assert line, "process ended early:\n" + "".join(seen)
-        seen.append(line)
-        if marker in line:
-            return
 
 
 async def test_serve_command_accepts_events_and_stops_on_sigterm(
@@ -442,29 +450,21 @@ async def test_serve_command_accepts_events_and_stops_on_sigterm(
 ) -> None:
     _functions_dir(tmp_path, "http-serve")
     port = free_port()
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "INNGEST_EVENT_KEY": "env-key-1,env-key-2",
-    }
-    refused = subprocess.run(
-        [ADAPTER, "serve"],
-        cwd=tmp_path,
-        env={**env, "INNGEST_EVENT_KEY": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    env = {"INNGEST_EVENT_KEY": "env-key-1,env-key-2"}
+    refused = run_adapter(
+        "serve", cwd=tmp_path, client=client, env={**env, "INNGEST_EVENT_KEY": ""}
     )
-    assert refused.returncode == 1 and "no event keys" in refused.stderr, refused.stderr
+    assert refused.returncode == 1, refused.stderr
+    assert "no event keys" in refused.stderr, refused.stderr
 
-    proc = await asyncio.create_subprocess_exec(
-        ADAPTER,
+    proc = await spawn_adapter_async(
         "serve",
         "--port",
         str(port),
         "--event-key",
         "flag-key",
         cwd=tmp_path,
+        client=client,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -472,7 +472,7 @@ async def test_serve_command_accepts_events_and_stops_on_sigterm(
     assert proc.stdout is not None
     seen: list[str] = []
     try:
-        await _read_until(proc.stdout, "Press Ctrl-C", seen)
+        await read_until(proc.stdout, "Press Ctrl-C", seen)
         assert f"Inngest Event API on http://127.0.0.1:{port} (3 event key(s)" in "".join(seen)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             for key, event_id in (("flag-key", "serve-1"), ("env-key-2", "serve-2")):
@@ -490,11 +490,11 @@ async def test_serve_command_accepts_events_and_stops_on_sigterm(
     assert "Stopped the Event API." in out.decode()
 
 
+@pytest.mark.integration  # `adapter dev` starts a Temporal dev server of its own
 async def test_dev_command_serves_the_event_api_beside_the_worker(tmp_path: Path) -> None:
     _functions_dir(tmp_path, "http-dev")
     grpc, ui, events = free_port(), free_port(), free_port()
-    proc = await asyncio.create_subprocess_exec(
-        ADAPTER,
+    proc = await spawn_adapter_async(
         "dev",
         "--port",
         str(grpc),
@@ -511,7 +511,7 @@ async def test_dev_command_serves_the_event_api_beside_the_worker(tmp_path: Path
     assert proc.stdout is not None
     seen: list[str] = []
     try:
-        await _read_until(proc.stdout, "Press Ctrl-C", seen)
+        await read_until(proc.stdout, "Press Ctrl-C", seen)
         assert f"Inngest Event API: http://127.0.0.1:{events}" in "".join(seen)
         sender = inngest.Inngest(
             app_id="dev-sender",

@@ -11,7 +11,7 @@ from temporalio import activity
 from temporalio.client import Client
 
 from adapter._execution.state import RUN_STATES
-from tests.conftest import make_app, running
+from tests.helpers import make_app, running
 
 
 async def test_worker_restart_mid_step_finishes_without_rerunning_steps(client: Client) -> None:

@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from adapter import Inngest, NonRetriableError, StepError
 from adapter.testing import Timeout, UnstubbedStepError, run, run_sync, time_skipping
-from tests.conftest import make_app, running
+from tests.helpers import make_app, running
 
 
 def order_app() -> tuple[Inngest, Any, Counter[str]]:
@@ -51,9 +51,11 @@ async def test_runs_steps_with_retries_sleeps_waits_and_sends() -> None:
     assert result.status == "completed"
     assert result.output == {"receipt": {"charged": 5}, "confirmed": True, "sent": 1}
     assert result.step_ids == ["total", "charge", "cool-off", "confirm", "notify"]
-    assert result.step("charge").attempts == 3 and ran["charge"] == 3
+    assert result.step("charge").attempts == 3
+    assert ran["charge"] == 3
     assert result.sleeps[0].opts == {"seconds": 3600.0}
-    assert result.waits[0].stubbed and result.waits[0].opts["event"] == "cart/confirmed"
+    assert result.waits[0].stubbed
+    assert result.waits[0].opts["event"] == "cart/confirmed"
     assert result.sent == [
         {
             "name": "cart/done",
@@ -73,13 +75,15 @@ async def test_stubs_values_errors_callables_and_timeouts() -> None:
         stubs={"charge": lambda: {"charged": 99}, "confirm": Timeout, "total": 1},
     )
     assert result.output == {"receipt": {"charged": 99}, "confirmed": False, "sent": 1}
-    assert ran["charge"] == 0 and result.step("charge").stubbed
+    assert ran["charge"] == 0
+    assert result.step("charge").stubbed
 
     failed = await run(
         checkout, event=event, stubs={"charge": ConnectionError("declined"), "confirm": Timeout}
     )
     assert failed.status == "failed"
-    assert isinstance(failed.error, StepError) and failed.error.name == "ConnectionError"
+    assert isinstance(failed.error, StepError)
+    assert failed.error.name == "ConnectionError"
     assert failed.step_ids == ["total", "charge"]
 
 
@@ -92,18 +96,18 @@ async def test_errors_after_retries_and_non_retriable() -> None:
         await ctx.step.run("boom", lambda: calls.update(["boom"]) or 1 / 0)
 
     result = await run(always_fails)
-    assert result.status == "failed" and calls["boom"] == 3
-    assert (
-        result.step("boom").attempts == 3
-        and result.step("boom").error["name"] == "ZeroDivisionError"
-    )  # type: ignore[index]
+    assert result.status == "failed"
+    assert calls["boom"] == 3
+    assert result.step("boom").attempts == 3
+    assert result.step("boom").error["name"] == "ZeroDivisionError"
 
     @app.create_function(id="refuses", event="y")
     def refuses(ctx: Any) -> Any:
         ctx.step.run("check", lambda: (_ for _ in ()).throw(NonRetriableError("bad input")))
 
     refused = await asyncio.to_thread(run_sync, refuses)
-    assert refused.status == "failed" and isinstance(refused.error, NonRetriableError)
+    assert refused.status == "failed"
+    assert isinstance(refused.error, NonRetriableError)
 
 
 async def test_unstubbed_wait_is_a_clear_error() -> None:
@@ -158,6 +162,7 @@ async def test_sandbox_matches_a_real_temporal_run(client: Client) -> None:
     assert activities[-3:] == sandbox.step_ids[-3:] == ["label", "label:1", "label:2"]
 
 
+@pytest.mark.integration  # time_skipping() starts Temporal's time-skipping test server
 async def test_time_skipping_helper_runs_a_three_day_sleep() -> None:
     app = Inngest(app_id="skippy")
 
@@ -202,5 +207,6 @@ async def test_until_stops_after_a_step() -> None:
     event = {"name": "cart/checkout", "data": {"cart": "c1", "items": [2, 3]}}
     result = await run(checkout, event=event, until="charge")
     assert result.status == "stopped"
-    assert result.step_ids == ["total", "charge"] and result.step("charge").output == {"charged": 5}
+    assert result.step_ids == ["total", "charge"]
+    assert result.step("charge").output == {"charged": 5}
     assert ran["charge"] == 3

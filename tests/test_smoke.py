@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from tests.conftest import make_app, running
+from tests.helpers import make_app, running
 
 
 async def test_event_function_runs(client: Client) -> None:

@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.exceptions import ApplicationError
 
 from adapter import NonRetriableError, RetryAfterError, StepError
-from tests.conftest import make_app, running
+from tests.helpers import make_app, running
 
 
 async def _run(client: Client, app: Any, fn_id: str, data: dict[str, Any] | None = None) -> Any:
@@ -149,10 +149,12 @@ async def test_uncaught_step_failure_fails_run_with_details(client: Client) -> N
     cause = info.value.cause
     assert isinstance(cause, ApplicationError)
     assert cause.type == "StepError"
-    assert "charge-card" in cause.message and "ZeroDivisionError" in cause.message
+    assert "charge-card" in cause.message
+    assert "ZeroDivisionError" in cause.message
     details = cause.details[0]
     assert details["step_id"] == "charge-card"
-    assert "ZeroDivisionError" in details["stack"] and "Traceback" in details["stack"]
+    assert "ZeroDivisionError" in details["stack"]
+    assert "Traceback" in details["stack"]
     assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
 
 
@@ -290,7 +292,8 @@ async def test_non_json_step_output_fails_naming_the_step(client: Client) -> Non
         with pytest.raises(WorkflowFailureError) as info:
             await handle.result()
     message = info.value.cause.message  # type: ignore[union-attr]
-    assert "step 'make-set'" in message and "not JSON-serializable" in message
+    assert "step 'make-set'" in message
+    assert "not JSON-serializable" in message
 
 
 async def test_oversized_step_result_fails_cleanly(client: Client) -> None:
@@ -305,7 +308,8 @@ async def test_oversized_step_result_fails_cleanly(client: Client) -> None:
         with pytest.raises(WorkflowFailureError) as info:
             await handle.result()
     message = info.value.cause.message  # type: ignore[union-attr]
-    assert "step 'big'" in message and "payload limit" in message
+    assert "step 'big'" in message
+    assert "payload limit" in message
     assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
 
 
@@ -364,7 +368,8 @@ async def test_a_literal_first_step_is_scheduled_without_calling_the_handler_fir
         value = await ctx.step.run("real-first", lambda: 10)
         return await ctx.step.run("then", lambda: value + 1)
 
-    assert hinted.first_step == "first" and misled.first_step == "real-first"
+    assert hinted.first_step == "first"
+    assert misled.first_step == "real-first"
     misled.first_step = "not-the-first"  # as if the code changed while runs were queued
 
     async with running(client, app):

@@ -14,7 +14,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import make_app, running
+from tests.helpers import make_app, running
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 

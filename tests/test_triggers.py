@@ -6,13 +6,13 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from temporalio.client import Client, ScheduleOverlapPolicy
+from temporalio.client import Client, ScheduleOverlapPolicy, WorkflowExecutionStatus
 
 from adapter import TriggerCron, TriggerEvent
 from adapter._protocol import schedule_id
 from adapter._temporal.schedules import schedule_memo, sync_schedules
 from adapter._temporal.search_attributes import EVENT_ID
-from tests.conftest import make_app, running
+from tests.helpers import list_runs, make_app, running, wait_for_runs
 
 
 async def _describe(client: Client, app: Any, fn_id: str, index: int = 0) -> Any:
@@ -64,12 +64,15 @@ async def test_every_trigger_form_registers_a_schedule(client: Client) -> None:
     assert ny.schedule.spec.time_zone_name == "America/New_York"
     # 09:00 New York on a weekday is 14:00 UTC in winter (EST).
     nxt = ny.info.next_action_times[0]
-    assert (nxt.hour, nxt.minute) in ((14, 0), (13, 0)) and nxt.weekday() < 5
+    assert (nxt.hour, nxt.minute) in ((14, 0), (13, 0))
+    assert nxt.weekday() < 5
     # Classic cron ORs day-of-month and day-of-week; Temporal ANDs them: two calendars.
     assert len((await _describe(client, app, "dom-or-dow")).schedule.spec.calendars) == 2
 
     again = await sync_schedules(client, app)
-    assert again.created == [] and again.updated == [] and len(again.unchanged) == 5
+    assert again.created == []
+    assert again.updated == []
+    assert len(again.unchanged) == 5
 
 
 async def test_sync_updates_changed_and_deletes_removed_crons(client: Client) -> None:
@@ -104,21 +107,15 @@ async def test_triggered_schedule_runs_with_scheduled_timer_event(client: Client
     await sync_schedules(client, app)
     async with running(client, app):
         await client.get_schedule_handle(schedule_id(app.app_id, "hourly")).trigger()
-        run = None
-        for _ in range(100):
-            async for wf in client.list_workflows(
-                f"TaskQueue = '{app.task_queue}' AND WorkflowType = 'hourly'"
-            ):
-                run = wf
-            if run is not None:
-                break
-            await asyncio.sleep(0.1)
+        query = f"TaskQueue = '{app.task_queue}' AND WorkflowType = 'hourly'"
+        run = (await wait_for_runs(client, query, 1, timeout=10))[-1]
         assert run is not None
         result = await client.get_workflow_handle(run.id).result()
     assert result["name"] == "inngest/scheduled.timer"
     assert result["n"] == 3
     assert result["data"]["cron"] == "0 * * * *"
-    assert result["id"] == result["data"]["scheduledAt"] and result["id"].endswith("Z")
+    assert result["id"] == result["data"]["scheduledAt"]
+    assert result["id"].endswith("Z")
     assert run.id.endswith(result["id"])  # one run per tick: the tick's time is in the id
 
 
@@ -142,14 +139,21 @@ async def test_one_event_fans_out_and_an_id_runs_once(client: Client) -> None:
         event = {"name": "user/created", "data": {"email": "jane@example.com"}, "id": "evt-1"}
         assert await app.send(event) == ["evt-1"]
         assert await app.send(event) == ["evt-1"]  # while running: same runs
+        run_ids = {}
         for fn in ("first", "second"):
             handle = client.get_workflow_handle(f"{app.app_id}:{fn}:evt-1")
             assert await handle.result() == fn
+            run_ids[fn] = (await handle.describe()).run_id
         assert await app.send([event]) == ["evt-1"]  # after completion: still nothing new
-        await asyncio.sleep(0.5)
+        # A send starts its runs before it returns: the latest run of each id is still the
+        # completed first one, so no body can run again.
+        for fn, first_run_id in run_ids.items():
+            latest = await client.get_workflow_handle(f"{app.app_id}:{fn}:evt-1").describe()
+            assert latest.run_id == first_run_id
+            assert latest.status == WorkflowExecutionStatus.COMPLETED
     assert ran == {"first": 1, "second": 1}
     query = f"TaskQueue = '{app.task_queue}' AND WorkflowType IN ('first', 'second', 'other')"
-    runs = [wf async for wf in client.list_workflows(query)]
+    runs = await list_runs(client, query)
     assert len(runs) == 2
 
 
@@ -164,7 +168,9 @@ async def test_send_fills_id_and_ts_and_send_sync_works(client: Client) -> None:
         ids = await asyncio.to_thread(
             app.send_sync, [{"name": "test/echo"}, {"name": "test/echo", "data": {"a": 1}}]
         )
-        assert len(ids) == 2 and ids[0] != ids[1] and len(ids[0]) == 26
+        assert len(ids) == 2
+        assert ids[0] != ids[1]
+        assert len(ids[0]) == 26
         results = [await client.get_workflow_handle(f"{app.app_id}:echo:{i}").result() for i in ids]
     assert [r["id"] for r in results] == ids
     assert all(r["ts"] > 1_700_000_000_000 and r["events"] == 1 for r in results)
@@ -198,12 +204,7 @@ async def test_runs_carry_search_attributes_and_list_by_function(client: Client)
         await app.send({"name": "tag/me", "id": "t-1"})
         await client.get_workflow_handle(f"{app.app_id}:tagged:t-1").result()
     query = f"InngestFunctionId = 'tagged' AND InngestAppId = '{app.app_id}' AND InngestEventName = 'tag/me'"
-    runs = []
-    for _ in range(50):
-        runs = [wf async for wf in client.list_workflows(query)]
-        if runs:
-            break
-        await asyncio.sleep(0.1)
+    runs = await wait_for_runs(client, query, 1, timeout=10)
     assert [r.id for r in runs] == [f"{app.app_id}:tagged:t-1"]
     assert runs[0].typed_search_attributes.get(EVENT_ID) == "t-1"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -10,14 +9,9 @@ from typing import Any
 from temporalio.client import Client
 
 from adapter import Inngest
-from tests.conftest import make_app, running
+from tests.helpers import count_runs, make_app, running, wait_for_count
 
 BURST = 1000
-
-
-async def count_runs(client: Client, query: str) -> int:
-    """Runs matching a visibility query, counted by Temporal."""
-    return (await client.count_workflows(query)).count
 
 
 def three_step_app(
@@ -45,13 +39,10 @@ async def test_burst_of_events_through_send(client: Client) -> None:
     async with running(client, app):
         ids = await app.send([{"name": "burst/go", "data": {"n": i}} for i in range(BURST)])
         assert len(set(ids)) == BURST
-        done = 0
-        for _ in range(600):
-            done = await count_runs(client, f"{query} AND ExecutionStatus = 'Completed'")
-            if done >= BURST:
-                break
-            await asyncio.sleep(0.5)
+        completed = f"{query} AND ExecutionStatus = 'Completed'"
+        done = await wait_for_count(client, completed, BURST, timeout=300)
     assert done == BURST
     assert await count_runs(client, query) == BURST  # no duplicates, nothing else started
     assert await count_runs(client, f"{query} AND ExecutionStatus != 'Completed'") == 0
-    assert len(ran) == 3 * BURST and set(ran.values()) == {1}
+    assert len(ran) == 3 * BURST
+    assert set(ran.values()) == {1}

@@ -22,7 +22,6 @@ import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -36,7 +35,7 @@ from temporalio.testing import WorkflowEnvironment
 from adapter import Inngest
 from adapter._http.app import create_app
 from adapter._http.wire import SEED_HEADER
-from tests.conftest import make_app
+from tests.helpers import make_app
 
 # Hypothesis' caches go to a temporary folder, not .hypothesis/ in the work tree.
 os.environ.setdefault(
@@ -179,14 +178,14 @@ seeds = st.none() | st.text(st.characters(min_codepoint=32, max_codepoint=126), 
 
 
 @pytest.fixture(scope="module")
-async def api(temporal_env: WorkflowEnvironment) -> AsyncIterator[tuple[Inngest, Starlette]]:
+async def api(temporal_env: WorkflowEnvironment) -> tuple[Inngest, Starlette]:
     app = make_app(temporal_env.client)
 
     @app.create_function(id="known", event=KNOWN)
     async def known(ctx: Any) -> None:  # never runs: no worker, the runs just start
         return None
 
-    yield (
+    return (
         app,
         create_app(
             [app], event_keys={KEY, "other-key"}, max_body_bytes=MAX_BODY, max_event_bytes=MAX_EVENT
@@ -216,7 +215,9 @@ def check_answer(resp: httpx.Response, body: bytes) -> None:
         assert all(isinstance(i, str) and i for i in answer["ids"])
     else:
         assert set(answer) == {"ids", "status", "error"}
-        assert answer["ids"] == [] and isinstance(answer["error"], str) and answer["error"]
+        assert answer["ids"] == []
+        assert isinstance(answer["error"], str)
+        assert answer["error"]
 
 
 @settings(

@@ -6,13 +6,12 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 from temporalio.client import Client
 
-ADAPTER = str(Path(sys.executable).parent / "adapter")
+from tests.helpers import eventually, run_adapter, spawn_adapter
 
 
 def _functions(tmp_path: Path, app_id: str) -> Path:
@@ -65,13 +64,20 @@ def _functions(tmp_path: Path, app_id: str) -> Path:
 
 
 def _worker(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [ADAPTER, "worker", "--no-schedules"],
+    """``adapter worker`` in the background, output discarded (``env`` on top of ours)."""
+    return spawn_adapter(
+        "worker",
+        "--no-schedules",
         cwd=tmp_path,
-        env={**os.environ, **env},
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _log_has(log: Path, text: str, count: int = 1) -> bool:
+    """Whether the step log has at least ``count`` lines starting with ``text`` yet."""
+    return log.exists() and log.read_text().count(text) >= count
 
 
 async def test_sigkill_mid_step_another_worker_finishes(client: Client, tmp_path: Path) -> None:
@@ -81,18 +87,9 @@ async def test_sigkill_mid_step_another_worker_finishes(client: Client, tmp_path
     doomed = _worker(tmp_path, {**env, "HANG_SLOW": "1"})
     rescuer = None
     try:
-        send = subprocess.run(
-            [ADAPTER, "send", "kill/go", "--id", "k1"],
-            cwd=tmp_path,
-            env={**os.environ, **env},
-            capture_output=True,
-            timeout=60,
-        )
+        send = run_adapter("send", "kill/go", "--id", "k1", cwd=tmp_path, env=env)
         assert send.returncode == 0, send.stderr
-        for _ in range(300):
-            if log.exists() and "slow-start" in log.read_text():
-                break
-            await asyncio.sleep(0.1)
+        await eventually(lambda: _log_has(log, "slow-start"), message="the slow step started")
         assert "slow-start" in log.read_text()
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.wait(10)

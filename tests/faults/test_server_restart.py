@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
 from pathlib import Path
 
 from adapter._temporal.connect import connect
 from adapter._temporal.devserver import DevServer, free_port
-from tests.faults.test_kill_worker import ADAPTER, _functions
+from tests.faults.test_kill_worker import _functions, _log_has, _worker
+from tests.helpers import eventually, port_open, run_adapter, timer_started
 
 
 async def test_dev_server_restart_mid_run_loses_nothing(tmp_path: Path) -> None:
@@ -23,32 +22,28 @@ async def test_dev_server_restart_mid_run_loses_nothing(tmp_path: Path) -> None:
         log_file=tmp_path / "server.log",
     )
     await server.start()
-    env = {**os.environ, "TEMPORAL_ADDRESS": server.address, "STEP_LOG": str(log)}
-    worker = subprocess.Popen(
-        [ADAPTER, "worker", "--no-schedules"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    env = {"TEMPORAL_ADDRESS": server.address, "STEP_LOG": str(log)}
+    worker = _worker(tmp_path, env)
     try:
         ids = [f"r{i}" for i in range(5)]
         for event_id in ids:
-            sent = subprocess.run(
-                [ADAPTER, "send", "nap/go", "--id", event_id],
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                timeout=60,
-            )
+            sent = run_adapter("send", "nap/go", "--id", event_id, cwd=tmp_path, env=env)
             assert sent.returncode == 0, sent.stderr
-        for _ in range(300):  # wait until every run sleeps
-            if log.exists() and log.read_text().count("before") == 5:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: _log_has(log, "before", 5), message="all five runs sleep")
         assert log.read_text().count("before") == 5
+        # Every run sleeps: its step before the nap is recorded, the nap's timer started.
+        first = await connect(server.address)
+        for event_id in ids:
+            run = first.get_workflow_handle(f"faults-restart:napper:{event_id}")
+            await eventually(lambda run=run: timer_started(run, "nap"), message=f"{run.id} naps")
         server.stop()
-        await asyncio.sleep(2)
+        # Down for real: both ports closed (start() refuses a busy port).
+        await eventually(
+            lambda: (
+                not port_open(server.ip, server.port) and not port_open(server.ip, server.ui_port)
+            ),
+            message="the dev server's ports are closed",
+        )
         await server.start()
         client = await connect(server.address)
         results = await asyncio.wait_for(
@@ -64,4 +59,5 @@ async def test_dev_server_restart_mid_run_loses_nothing(tmp_path: Path) -> None:
         server.stop()
     lines = [line.split()[0] for line in log.read_text().splitlines()]
     # The steps finished before the stop were in SQLite: none ran again.
-    assert lines.count("before") == 5 and lines.count("after") == 5
+    assert lines.count("before") == 5
+    assert lines.count("after") == 5
