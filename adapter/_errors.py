@@ -7,6 +7,7 @@ Hierarchy::
     │   ├── ConfigError              bad function config or trigger (definition time)
     │   ├── EventValidationError     bad event given to send()
     │   ├── StepOutputError          a step returned a non-JSON or oversized value
+    │   ├── SendError                Temporal did not take every event of a send
     │   └── PayloadTooLargeError     a payload exceeds Temporal's limit
     ├── NonRetriableError            raise to fail the run at once
     ├── RetryAfterError              raise to retry after a given delay
@@ -23,7 +24,9 @@ worker's retry policies, the orchestrator and the sandbox all read it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 
 class AdapterError(Exception):
@@ -44,6 +47,32 @@ class StepOutputError(AdapterError, TypeError):
 
 class PayloadTooLargeError(AdapterError):
     """A step result, event or handler result exceeds Temporal's payload limit."""
+
+
+class SendError(AdapterError):
+    """Temporal did not take every event of a ``send``, even after retrying.
+
+    Some of the events may have been accepted (and their runs started): sending the
+    same events again with the same ids is safe, Temporal starts nothing twice.
+    ``event_ids`` are the ids of the events that were being sent.
+    """
+
+    def __init__(self, message: str, event_ids: list[str]) -> None:
+        super().__init__(message)
+        self.event_ids = event_ids
+
+    @classmethod
+    def of(cls, client: Any, events: Sequence[Any], error: BaseException) -> SendError:
+        """The error for ``events`` whose send to ``client``'s server failed with ``error``."""
+        host = getattr(getattr(client, "service_client", None), "config", None)
+        address = getattr(host, "target_host", "?")
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        ids = [e.id for e in events]
+        return cls(
+            f"could not hand {len(ids)} event(s) to Temporal at {address}: {first}; some may "
+            "have been accepted already: sending them again with the same ids is safe",
+            ids,
+        )
 
 
 class NonRetriableError(Exception):

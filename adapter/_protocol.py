@@ -42,6 +42,7 @@ class ActivityName(StrEnum):
     HANDLER = "handler"
     SIGNAL_WITH_START = "adapter.signal_with_start"
     SEND = "adapter.send"
+    ROUTE_EVENT = "adapter.route_event"
 
 
 class Signal(StrEnum):
@@ -59,6 +60,8 @@ class Signal(StrEnum):
     # semaphore
     ACQUIRE = "acquire"
     RELEASE = "release"
+    # registration
+    RETRACT = "retract"
 
 
 class Query(StrEnum):
@@ -328,3 +331,19 @@ class SendRequest(TypedDict):
 
     app_id: str
     events: list[dict[str, Any]]
+
+
+class EventOutcome(TypedDict):
+    """What happened to one event at send time (or when its record routed it)."""
+
+    runs: list[str]  # workflow ids of the runs it started (or found already started)
+    gated: list[dict[str, str]]  # {"function": ..., "gate": gate workflow id}
+    matched: int  # functions whose trigger matched
+
+
+class EventRecordInput(TypedDict):
+    """An event record's input: the event, when it was sent, and the sender's outcome."""
+
+    event: dict[str, Any]
+    sent_ms: int
+    outcome: EventOutcome | None

@@ -27,14 +27,20 @@ from temporalio.worker import Worker as TemporalWorker
 from adapter._define.client import Inngest
 from adapter._define.discovery import apps_of, discover
 from adapter._execution.activities import FunctionActivities
+from adapter._protocol import SHARED_TASK_QUEUE
+from adapter._temporal.registry import register
+from adapter._temporal.router import route_event
+from adapter._workflows.event_record import EventRecord
 from adapter._workflows.gate import Gate
 from adapter._workflows.hub import EventHub
 from adapter._workflows.orchestrator import FunctionRun
+from adapter._workflows.registry import Registration
 from adapter._workflows.semaphore import Semaphore
 
 __all__ = ["Worker", "WorkerSettings", "apps_of", "discover", "run_workers"]
 
 WORKFLOWS = (FunctionRun, EventHub, Semaphore, Gate)
+SHARED_WORKFLOWS = (EventRecord, Registration, EventHub)
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,12 @@ class WorkerSettings:
 
 
 class Worker:
-    """A Temporal worker for one app's task queue, and the threads for its sync user code."""
+    """The workers of one app: its task queue, the shared queue, threads for sync user code.
+
+    On start it registers the app (what it serves) in Temporal, so that any sender
+    routes events to its functions; then it polls the app's task queue (runs, gates,
+    semaphores) and the namespace-wide shared queue (event records, hubs).
+    """
 
     def __init__(
         self, client: Client, app: Inngest, settings: WorkerSettings | None = None
@@ -60,16 +71,28 @@ class Worker:
             max_workers=settings.sync_threads, thread_name_prefix="adapter-step"
         )
         activities = FunctionActivities(app, threads=self.threads)
+        self.client = client
+        activity_handlers = [
+            activities.run_step,
+            activities.run_handler,
+            activities.send,
+            activities.signal_with_start,
+        ]
+        self.shared = TemporalWorker(
+            client,
+            task_queue=SHARED_TASK_QUEUE,
+            workflows=list(SHARED_WORKFLOWS),
+            activities=[route_event, activities.signal_with_start],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+            max_concurrent_local_activities=settings.max_concurrent_steps,
+            max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+            graceful_shutdown_timeout=settings.graceful_shutdown,
+        )
         self.temporal = TemporalWorker(
             client,
             task_queue=app.task_queue,
             workflows=list(WORKFLOWS),
-            activities=[
-                activities.run_step,
-                activities.run_handler,
-                activities.send,
-                activities.signal_with_start,
-            ],
+            activities=activity_handlers,
             workflow_runner=UnsandboxedWorkflowRunner(),
             max_concurrent_activities=settings.max_concurrent_steps,
             max_concurrent_local_activities=settings.max_concurrent_steps,
@@ -78,20 +101,23 @@ class Worker:
         )
 
     async def run(self) -> None:
-        """Poll until :meth:`shutdown` (or cancellation); then release the threads."""
+        """Register, then poll until :meth:`shutdown` (or cancellation)."""
+        await register(self.client, self.app)
         try:
-            await self.temporal.run()
+            await asyncio.gather(self.temporal.run(), self.shared.run())
         finally:
             self.threads.shutdown(wait=False, cancel_futures=True)
 
     async def shutdown(self) -> None:
         """Stop polling, let running steps finish within the graceful shutdown, then stop."""
-        await self.temporal.shutdown()
+        await asyncio.gather(self.temporal.shutdown(), self.shared.shutdown())
         self.threads.shutdown(wait=False, cancel_futures=True)
 
     async def __aenter__(self) -> Worker:
-        """Start polling in the background."""
+        """Register the app and start polling in the background."""
+        await register(self.client, self.app)
         await self.temporal.__aenter__()
+        await self.shared.__aenter__()
         return self
 
     async def __aexit__(
@@ -102,17 +128,12 @@ class Worker:
     ) -> None:
         """Shut the worker down (see :meth:`shutdown`)."""
         try:
-            await self.temporal.__aexit__(exc_type, exc, tb)
+            await asyncio.gather(
+                self.temporal.__aexit__(exc_type, exc, tb),
+                self.shared.__aexit__(exc_type, exc, tb),
+            )
         finally:
             self.threads.shutdown(wait=False, cancel_futures=True)
-
-
-def build_worker(
-    client: Client, inngest: Inngest, settings: WorkerSettings | None = None
-) -> tuple[TemporalWorker, ThreadPoolExecutor]:
-    """The Temporal worker and the thread pool of :class:`Worker` (for older call sites)."""
-    worker = Worker(client, inngest, settings)
-    return worker.temporal, worker.threads
 
 
 async def run_workers(

@@ -30,7 +30,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 
 from adapter import Backoff, Inngest
-from adapter.worker import WorkerSettings, build_worker
+from adapter.worker import Worker, WorkerSettings
 
 T = TypeVar("T")
 
@@ -306,10 +306,8 @@ def make_app(client: Client, **kwargs: object) -> Inngest:
 @contextlib.asynccontextmanager
 async def running(client: Client, app: Inngest, **settings: object) -> AsyncIterator[None]:
     """Run a worker for ``app`` for the duration of the block."""
-    worker, threads = build_worker(client, app, WorkerSettings(**settings))  # type: ignore[arg-type]
-    async with worker:
+    async with Worker(client, app, WorkerSettings(**settings)):  # type: ignore[arg-type]
         yield
-    threads.shutdown(wait=False)
 
 
 # --- the adapter command ------------------------------------------------------------------

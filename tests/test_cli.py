@@ -11,7 +11,8 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from tests.helpers import run_adapter, spawn_adapter
+from adapter._protocol import registry_id
+from tests.helpers import eventually, run_adapter, spawn_adapter
 
 
 def _functions_dir(tmp_path: Path, app_id: str) -> Path:
@@ -90,6 +91,11 @@ async def test_worker_command_runs_sent_events_and_stops_on_sigterm(
         text=True,
     )
     try:
+        # Senders route by registrations: the worker publishes its app before it runs.
+        await eventually(
+            lambda: client.get_workflow_handle(registry_id("cli-run")).describe(),
+            message="the worker registered cli-run",
+        )
         out = run_adapter(
             "send",
             "user/created",

@@ -23,6 +23,7 @@ from adapter import ConfigError, Inngest
 from adapter._http.app import create_app
 from adapter._http.server import EventServer
 from adapter._http.wire import MAX_EVENTS, SEED_HEADER, event_keys_from_env, seeded_event_id
+from adapter._protocol import event_record_id
 from adapter._protocol import run_id as run_workflow_id
 from adapter._temporal.devserver import free_port
 from tests.helpers import (
@@ -481,8 +482,9 @@ async def test_serve_command_accepts_events_and_stops_on_sigterm(
                 assert resp.json() == {"ids": [event_id], "status": 200}
             assert (await http.post("/e/other", json={"name": "user/created"})).status_code == 401
             assert (await http.get("/health")).json() == {"status": "ok"}
-        handle = client.get_workflow_handle(run_workflow_id("http-serve", "greet", "serve-1"))
-        assert (await handle.describe()).workflow_type == "greet"
+        # No worker of http-serve has registered: the event is kept as a record.
+        handle = client.get_workflow_handle(event_record_id("serve-1"))
+        assert (await handle.describe()).workflow_type == "adapter.event"
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = await asyncio.wait_for(proc.communicate(), 60)

@@ -4,31 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, overload
 
 from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from adapter._define.config import Backoff, FunctionConfig, TriggerEvent
 from adapter._define.event import Event, prepare_events
 from adapter._define.expressions import matches
 from adapter._define.function import Function, Handler, build_config, check_handler
-from adapter._errors import ConfigError, EventValidationError
+from adapter._errors import ConfigError, EventValidationError, SendError
 from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, json_size
 from adapter._protocol import (
     MAX_WORKFLOW_ID_BYTES,
     LifecycleEvent,
-    RunInput,
     hub_id,
-    run_input,
 )
 from adapter._temporal.connect import connect
-from adapter._temporal.dispatch import DispatchTarget, dispatch
+from adapter._temporal.dispatch import dispatch
+from adapter._temporal.registry import REGISTRY
 from adapter._temporal.search_attributes import missing_search_attributes
 
 EventInput = Event | Mapping[str, Any] | Sequence[Event | Mapping[str, Any]]
+TRANSIENT = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.ABORTED,
+        RPCStatusCode.CANCELLED,
+    }
+)
 
 
 class Inngest:
@@ -44,9 +53,12 @@ class Inngest:
     InngestEventId and InngestAppId; by default only when the namespace has them
     (``adapter dev`` and workers register them; ``adapter setup`` does it for a cluster).
 
-    ``event_hub`` (default on) also hands every event to its name's hub workflow,
-    where ``wait_for_event`` and ``cancel`` listen; an app that uses neither can
-    turn it off to save one signal per event.
+    ``send`` routes by what the namespace's workers registered (not by the functions
+    this process imports), reading the registrations again when older than
+    ``registry_ttl``; transient Temporal errors are retried for ``send_retry`` with
+    the same event ids. Events of names that some registered function waits or
+    cancels on also go to that name's hub; ``event_hub=False`` skips that (a
+    diagnostic switch: waits and cancels then never see this sender's events).
     """
 
     def __init__(
@@ -60,6 +72,8 @@ class Inngest:
         payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
         event_hub: bool = True,
         search_attributes: bool | None = None,
+        registry_ttl: timedelta = timedelta(seconds=5),
+        send_retry: timedelta = timedelta(seconds=30),
     ) -> None:
         if not app_id or not isinstance(app_id, str):
             raise ConfigError(
@@ -73,6 +87,8 @@ class Inngest:
         self.heartbeat_timeout = heartbeat_timeout
         self.payload_limit = payload_limit
         self.event_hub = event_hub
+        self.registry_ttl = registry_ttl
+        self.send_retry = send_retry
         self.search_attributes = search_attributes
         self._search_attributes_ok: bool | None = (
             None if search_attributes is None else search_attributes
@@ -289,27 +305,27 @@ class Inngest:
             self._search_attributes_ok = registered
 
     async def _dispatch(self, client: Client, events: list[Event]) -> None:
-        """Hand events to hubs, gates and new runs (see :mod:`adapter._temporal.dispatch`)."""
-        routes = [(event, self.functions_for(event.name, event)) for event in events]
-        await dispatch(
-            client,
-            DispatchTarget(
-                app_id=self.app_id,
-                task_queue=self.task_queue,
-                event_hub=self.event_hub,
-                tagged=await self.uses_search_attributes(client),
-            ),
-            routes,
-        )
+        """Route events by the namespace's registrations (see :mod:`adapter._temporal.dispatch`).
 
-
-def start_input(
-    fn: Function,
-    events: list[Event] | None,
-    cron: dict[str, Any] | None = None,
-    *,
-    tagged: bool = False,
-) -> RunInput:
-    """The orchestrator's input for a run of ``fn``."""
-    dumped = None if events is None else [e.model_dump(exclude_none=True) for e in events]
-    return run_input(fn.app_id, dumped, fn.run_options(tagged), cron)
+        Transient Temporal errors are retried with the same event ids (Temporal dedupes
+        them) for ``send_retry``; after that :class:`SendError` says which events may
+        already have been accepted.
+        """
+        deadline = time.monotonic() + self.send_retry.total_seconds()
+        delay = 0.2
+        while True:
+            try:
+                table = await REGISTRY.table(client, self.registry_ttl.total_seconds())
+                await dispatch(
+                    client,
+                    table,
+                    events,
+                    tagged=await self.uses_search_attributes(client),
+                    hubs=self.event_hub,
+                )
+                return
+            except RPCError as err:
+                if err.status not in TRANSIENT or time.monotonic() + delay > deadline:
+                    raise SendError.of(client, events, err) from err
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)

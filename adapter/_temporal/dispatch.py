@@ -1,12 +1,18 @@
-"""Handing accepted events to Temporal: hubs, gates and new runs.
+"""Handing accepted events to Temporal: runs, gates, hubs and event records.
 
-For each event: the hub of its name gets it (where ``wait_for_event`` and
-``cancel`` listen), and each function it triggers gets a run, started directly
-(deduplicated by a workflow id from function and event id, or from a singleton
-or idempotency key) or through the function's gate (rate limit, throttle,
-debounce, batch). Deliveries to one hub or one gate keep the events' order (a
-debounce keeps the last, a batch starts with the first); the rest run
-concurrently.
+Routing comes from the namespace's registrations (:mod:`adapter._temporal.registry`),
+never from the functions the sending process happens to import. For each event:
+
+* each function it triggers gets a run, started directly (deduplicated by a
+  workflow id from function and event id, or from a singleton or idempotency key)
+  or through the function's gate (rate limit, throttle, debounce, batch), with the
+  options the deployed function registered;
+* the hub of its name gets it when some registered app waits or cancels on it;
+* an event that started no run directly gets a record (``adapter:event:<id>``);
+  before any app has registered, that record routes it once one has.
+
+Deliveries to one hub or one gate keep the events' order (a debounce keeps the
+last, a batch starts with the first); the rest run concurrently.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,12 +31,16 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from adapter._define.event import Event
 from adapter._define.expressions import evaluate_key
-from adapter._define.function import Function
+from adapter._define.routes import Route, RouteTable, Waiter
 from adapter._protocol import (
+    SHARED_TASK_QUEUE,
+    EventOutcome,
+    EventRecordInput,
     GateInput,
     HubEvent,
     Signal,
     WorkflowName,
+    event_record_id,
     gate_id,
     hub_id,
     idempotency_run_id,
@@ -39,47 +49,86 @@ from adapter._protocol import (
     run_summary,
     singleton_run_id,
 )
-from adapter._temporal.search_attributes import run_search_attributes
+from adapter._temporal.search_attributes import event_search_attributes, run_search_attributes
 
 IDEMPOTENCY_PERIOD = timedelta(hours=24)
 START_CONCURRENCY = 64  # Temporal calls in flight per send
 
-
-@dataclass(frozen=True)
-class DispatchTarget:
-    """Where events go: the app, its task queue, and what its runs carry."""
-
-    app_id: str
-    task_queue: str
-    event_hub: bool
-    tagged: bool
-
-
 Job = Callable[[], Awaitable[None]]
 
 
+@dataclass
+class _Plan:
+    """What one send will do, grouped so that each hub and gate sees events in order."""
+
+    tagged: bool
+    sent_ms: int
+    ordered: dict[str, list[Job]] = field(default_factory=dict)
+    outcomes: dict[str, EventOutcome] = field(default_factory=dict)
+
+    def add(self, key: str, job: Job) -> None:
+        self.ordered.setdefault(key, []).append(job)
+
+
 async def dispatch(
-    client: Client, target: DispatchTarget, routes: Sequence[tuple[Event, list[Function]]]
-) -> None:
-    """Deliver each event to its hub and to each function it triggers."""
-    limit = asyncio.Semaphore(START_CONCURRENCY)
-    sent_ms = int(time.time() * 1000)
-    ordered: dict[str, list[Job]] = {}
-    for event, functions in routes:
-        if target.event_hub:
-            ordered.setdefault(hub_id(target.app_id, event.name), []).append(
-                _bind(publish, client, target, event, sent_ms)
+    client: Client,
+    table: RouteTable | None,
+    events: Sequence[Event],
+    *,
+    tagged: bool,
+    hubs: bool = True,
+    records: bool = True,
+) -> dict[str, EventOutcome]:
+    """Deliver each event; returns what happened to each, by event id.
+
+    ``table`` None (or empty) means no app has registered yet: each event is
+    recorded and routed by its record once one has. ``hubs=False`` skips the hubs
+    (a diagnostic: then no wait or cancel sees these events). ``records=False`` is
+    for routing from a record, which exists already.
+    """
+    plan = _Plan(tagged=tagged, sent_ms=int(time.time() * 1000))
+    for event in events:
+        data = event.model_dump(exclude_none=True)
+        if table is None or table.empty:
+            plan.add(f"record:{event.id}", _bind(record, client, data, plan.sent_ms, None, tagged))
+            continue
+        outcome: EventOutcome = {"runs": [], "gated": [], "matched": 0}
+        plan.outcomes[event.id] = outcome
+        for waiter in table.waiters_of(event.name) if hubs else []:
+            key = hub_id(waiter.app_id, event.name)
+            plan.add(key, _bind(publish, client, waiter, data, plan.sent_ms))
+        for route in table.for_event(event.name, data):
+            outcome["matched"] += 1
+            gate = function_gate_id(route, data)
+            if gate is not None:
+                outcome["gated"].append({"function": route.function_id, "gate": gate})
+                plan.add(gate, _bind(signal_gate, client, route, gate, data, tagged))
+            else:
+                workflow_id = trigger_id(route, data)
+                outcome["runs"].append(workflow_id)
+                plan.add(
+                    f"run:{workflow_id}", _bind(trigger, client, route, workflow_id, data, tagged)
+                )
+        if records and (not outcome["runs"] or not tagged):
+            # The runs carry the event (and its id as a search attribute); an event
+            # without one needs its own record.
+            plan.add(
+                f"record:{event.id}",
+                _bind(record, client, data, plan.sent_ms, outcome, tagged),
             )
-        for fn in functions:
-            key = function_gate_id(target.app_id, fn, event) or f"run:{fn.id}:{event.id}"
-            ordered.setdefault(key, []).append(_bind(trigger, client, target, fn, event))
+    await _run(plan)
+    return plan.outcomes
+
+
+async def _run(plan: _Plan) -> None:
+    limit = asyncio.Semaphore(START_CONCURRENCY)
 
     async def in_order(jobs: list[Job]) -> None:
         for job in jobs:
             async with limit:
                 await job()
 
-    await asyncio.gather(*(in_order(jobs) for jobs in ordered.values()))
+    await asyncio.gather(*(in_order(jobs) for jobs in plan.ordered.values()))
 
 
 def _bind(func: Callable[..., Awaitable[None]], *args: Any) -> Job:
@@ -89,84 +138,121 @@ def _bind(func: Callable[..., Awaitable[None]], *args: Any) -> Job:
     return job
 
 
-def function_gate_id(app_id: str, fn: Function, event: Event) -> str | None:
-    """The gate an event of ``fn`` goes through, or None when ``fn`` has no admission rules."""
-    if fn.gate_options() is None:
+def function_gate_id(route: Route, data: dict[str, Any]) -> str | None:
+    """The gate an event of ``route`` goes through, or None without admission rules."""
+    if route.gate is None:
         return None
-    data = event.model_dump(exclude_none=True)
-    key = "|".join(evaluate_key(k, data) for k in fn.gate_keys())
-    return gate_id(app_id, fn.id, key)
+    key = "|".join(evaluate_key(k, data) for k in route.gate_keys)
+    return gate_id(route.app_id, route.function_id, key)
 
 
-async def publish(client: Client, target: DispatchTarget, event: Event, sent_ms: int) -> None:
+def trigger_id(route: Route, data: dict[str, Any]) -> str:
+    """The workflow id of the run an event starts (event id, singleton or idempotency key)."""
+    if route.singleton is not None:
+        key = evaluate_key(route.singleton.get("key"), data)
+        return singleton_run_id(route.app_id, route.function_id, key)
+    if route.idempotency is not None:
+        key = evaluate_key(route.idempotency, data)
+        return idempotency_run_id(route.app_id, route.function_id, key)
+    return run_id(route.app_id, route.function_id, data["id"])
+
+
+def _opts(route: Route, tagged: bool) -> dict[str, Any]:
+    return {**route.run_opts, "search_attributes": tagged}
+
+
+async def publish(client: Client, waiter: Waiter, data: dict[str, Any], sent_ms: int) -> None:
     """Hand the event to its name's hub, where waiting and cancellable runs listen."""
-    item: HubEvent = {"event": event.model_dump(exclude_none=True), "sent_ms": sent_ms}
+    item: HubEvent = {"event": data, "sent_ms": sent_ms}
     await client.start_workflow(
         WorkflowName.HUB,
         {},
-        id=hub_id(target.app_id, event.name),
-        task_queue=target.task_queue,
+        id=hub_id(waiter.app_id, data["name"]),
+        task_queue=waiter.task_queue,
         start_signal=Signal.EVENT,
         start_signal_args=[item],
     )
 
 
-async def trigger(client: Client, target: DispatchTarget, fn: Function, event: Event) -> None:
-    """Start the run ``event`` triggers of ``fn`` (through its gate if it has one)."""
-    data = event.model_dump(exclude_none=True)
-    gate = fn.gate_options()
-    gate_workflow_id = function_gate_id(target.app_id, fn, event)
-    if gate is not None and gate_workflow_id is not None:
-        gate_input: GateInput = {
-            "app_id": target.app_id,
-            "function_id": fn.id,
-            "task_queue": target.task_queue,
-            "opts": fn.run_options(target.tagged),
-            "gate": gate,
-        }
-        await client.start_workflow(
-            WorkflowName.GATE,
-            gate_input,
-            id=gate_workflow_id,
-            task_queue=target.task_queue,
-            start_signal=Signal.EVENT,
-            start_signal_args=[data],
-        )
-        return
+async def record(
+    client: Client,
+    data: dict[str, Any],
+    sent_ms: int,
+    outcome: EventOutcome | None,
+    tagged: bool,
+) -> None:
+    """Record an event that started no run directly (once per event id)."""
+    inp: EventRecordInput = {"event": data, "sent_ms": sent_ms, "outcome": outcome}
+    await client.start_workflow(
+        WorkflowName.EVENT,
+        inp,
+        id=event_record_id(data["id"]),
+        task_queue=SHARED_TASK_QUEUE,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=f"event {data['name']}",
+        search_attributes=event_search_attributes(data) if tagged else None,
+    )
+
+
+async def signal_gate(
+    client: Client, route: Route, gate: str, data: dict[str, Any], tagged: bool
+) -> None:
+    """Hand the event to the function's gate, starting the gate if it is not running."""
+    assert route.gate is not None
+    gate_input: GateInput = {
+        "app_id": route.app_id,
+        "function_id": route.function_id,
+        "task_queue": route.task_queue,
+        "opts": _opts(route, tagged),
+        "gate": route.gate,
+    }
+    await client.start_workflow(
+        WorkflowName.GATE,
+        gate_input,
+        id=gate,
+        task_queue=route.task_queue,
+        start_signal=Signal.EVENT,
+        start_signal_args=[data],
+    )
+
+
+async def trigger(
+    client: Client, route: Route, workflow_id: str, data: dict[str, Any], tagged: bool
+) -> None:
+    """Start the run an event triggers (nothing if that run id already ran or runs)."""
     options: dict[str, Any] = {
-        "id": run_id(target.app_id, fn.id, event.id),
+        "id": workflow_id,
         "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
         "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
     }
-    singleton, idempotency = fn.config.singleton, fn.config.idempotency
-    if singleton is not None:
-        options["id"] = singleton_run_id(target.app_id, fn.id, evaluate_key(singleton.key, data))
+    if route.singleton is not None:
         options["id_reuse_policy"] = WorkflowIDReusePolicy.ALLOW_DUPLICATE
-        if singleton.mode == "cancel":
+        if route.singleton.get("mode") == "cancel":
             options["id_conflict_policy"] = WorkflowIDConflictPolicy.TERMINATE_EXISTING
-    elif idempotency is not None:
-        options["id"] = idempotency_run_id(target.app_id, fn.id, evaluate_key(idempotency, data))
-    if target.tagged:
-        options["search_attributes"] = run_search_attributes(target.app_id, fn.id, data)
+    if tagged:
+        options["search_attributes"] = run_search_attributes(
+            route.app_id, route.function_id, data
+        )
     try:
         await client.start_workflow(
-            fn.id,
-            run_input(target.app_id, [data], fn.run_options(target.tagged)),
-            task_queue=target.task_queue,
-            static_summary=run_summary(fn.id, event.name),
+            route.function_id,
+            run_input(route.app_id, [data], _opts(route, tagged)),
+            task_queue=route.task_queue,
+            static_summary=run_summary(route.function_id, data["name"]),
             **options,
         )
     except WorkflowAlreadyStartedError:
-        if idempotency is not None and singleton is None:
-            await _restart_after_idempotency_period(client, target, fn, data, options)
+        if route.idempotency is not None and route.singleton is None:
+            await _restart_after_idempotency_period(client, route, data, options, tagged)
 
 
 async def _restart_after_idempotency_period(
     client: Client,
-    target: DispatchTarget,
-    fn: Function,
+    route: Route,
     data: dict[str, Any],
     options: dict[str, Any],
+    tagged: bool,
 ) -> None:
     """Idempotency keys hold for 24 hours (as in Inngest), then a new run may start."""
     desc = await client.get_workflow_handle(options["id"]).describe()
@@ -174,8 +260,8 @@ async def _restart_after_idempotency_period(
         return
     with contextlib.suppress(WorkflowAlreadyStartedError):
         await client.start_workflow(
-            fn.id,
-            run_input(target.app_id, [data], fn.run_options(target.tagged)),
-            task_queue=target.task_queue,
+            route.function_id,
+            run_input(route.app_id, [data], _opts(route, tagged)),
+            task_queue=route.task_queue,
             **{**options, "id_reuse_policy": WorkflowIDReusePolicy.ALLOW_DUPLICATE},
         )

@@ -22,11 +22,11 @@ from temporalio.client import (
 from temporalio.common import TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapter._define.client import Inngest, start_input
+from adapter._define.client import Inngest
 from adapter._define.config import TriggerCron
 from adapter._define.event import CRON_EVENT
 from adapter._define.function import Function
-from adapter._protocol import cron_run_prefix, cron_summary, schedule_id
+from adapter._protocol import cron_run_prefix, cron_summary, run_input, schedule_id
 from adapter._temporal.search_attributes import run_search_attributes
 
 MEMO_KEY = "adapter"
@@ -52,7 +52,7 @@ def build_schedule(
     """
     spec = trigger.spec
     cron = {"cron": trigger.cron, "timezone": spec.timezone}
-    inp = start_input(fn, None, cron=cron, tagged=tagged)
+    inp = run_input(fn.app_id, None, fn.run_options(tagged), cron)
     signature = hashlib.sha256(
         json.dumps(
             [inp, spec.expressions, inngest.task_queue, overlap_policy(fn).name], sort_keys=True

@@ -33,6 +33,16 @@ def run_search_attributes(
     return TypedSearchAttributes(pairs)
 
 
+def event_search_attributes(event: dict[str, Any]) -> TypedSearchAttributes:
+    """The search attributes of an event's record: its name and id."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(EVENT_NAME, str(event.get("name", ""))[:256]),
+            SearchAttributePair(EVENT_ID, str(event.get("id", ""))[:256]),
+        ]
+    )
+
+
 async def missing_search_attributes(client: Client) -> list[str]:
     """Names of our search attributes the namespace does not have yet."""
     resp = await client.operator_service.list_search_attributes(

@@ -6,12 +6,16 @@ import argparse
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio.client import Client
+
+from adapter._define.client import Inngest
 from adapter._define.function import Function
 from adapter._http.app import create_app
 from adapter._http.server import DEFAULT_PORT, EventServer
 from adapter._http.wire import EventApiSettings
 from adapter._temporal.connect import connect
 from adapter._temporal.devserver import DevServer
+from adapter._temporal.registry import register as register_app
 from adapter._temporal.schedules import SyncReport, sync_schedules
 from adapter._temporal.search_attributes import prepare_namespace
 from adapter.cli.functions import trigger_text
@@ -83,6 +87,7 @@ async def dev_command(args: argparse.Namespace) -> int:
         for app in apps:
             app.set_temporal_client(client)
             _print_sync(await sync_schedules(client, app))
+            await _register(client, app)
         # Inngest's Event API beside the worker (any key, as Inngest's dev server).
         events = (
             EventServer(create_app(apps, EventApiSettings(dev=True)), port=args.events_port)
@@ -116,6 +121,8 @@ async def worker_command(args: argparse.Namespace) -> int:
     if not args.no_schedules:
         for app in apps:
             _print_sync(await sync_schedules(client, app))
+    for app in apps:
+        await _register(client, app)
     print(f"Worker for {len(functions)} function(s) on {client.service_client.config.target_host}")
     settings = WorkerSettings(
         max_concurrent_steps=args.max_concurrent_steps,
@@ -124,6 +131,12 @@ async def worker_command(args: argparse.Namespace) -> int:
     )
     await run_workers(client, apps, settings=settings, stop=stop_on_signals())
     return 0
+
+
+async def _register(client: Client, app: Inngest) -> None:
+    """Publish what the app serves before saying the worker runs (senders route by it)."""
+    entry = await register_app(client, app)
+    print(f"  app {app.app_id}: registered {len(entry['functions'])} function(s)")
 
 
 def _print_sync(report: SyncReport) -> None:

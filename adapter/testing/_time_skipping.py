@@ -13,7 +13,7 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from adapter._define.client import Inngest
-from adapter.worker import WorkerSettings, build_worker
+from adapter.worker import Worker, WorkerSettings
 
 __all__ = ["TimeSkippingEnv", "time_skipping"]
 
@@ -34,10 +34,8 @@ class TimeSkippingEnv:
         """Run a worker for ``app`` (and make ``app.send`` use this server) in the block."""
         app.set_temporal_client(self.env.client)
         app.event_hub = False  # the Java test server keeps it simple: no hub needed for sleeps
-        worker, threads = build_worker(self.env.client, app, WorkerSettings())
-        async with worker:
+        async with Worker(self.env.client, app, WorkerSettings()):
             yield
-        threads.shutdown(wait=False)
 
     async def skip(self, duration: timedelta) -> None:
         """Advance the server's clock by ``duration`` (timers due by then fire)."""

@@ -1,0 +1,152 @@
+"""Registrations in Temporal: workers publish what they serve, senders read it back.
+
+Each app's registration is a Running ``adapter.registry`` workflow whose memo holds
+:func:`adapter._define.routes.registration`. Workers write it when they start
+(replacing an older one in the same request when it changed); senders list every
+Running registration through visibility — no worker needs to be up — and cache the
+routing table for ``max_age`` (5 s by default), so a function deployed while a
+sender runs is reached within that bound plus the visibility delay.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from adapter._define.function import App
+from adapter._define.routes import RouteTable, registration
+from adapter._protocol import (
+    REGISTRY_MEMO,
+    SHARED_TASK_QUEUE,
+    Signal,
+    WorkflowName,
+    registry_id,
+)
+
+log = logging.getLogger("adapter")
+DEFAULT_MAX_AGE = 5.0  # seconds a sender trusts its copy of the routing table
+VISIBILITY_DELAY = 10.0  # seconds after which visibility surely shows a registration
+_LIST_QUERY = f"WorkflowType = '{WorkflowName.REGISTRY.value}' AND ExecutionStatus = 'Running'"
+
+
+async def register(client: Client, app: App) -> dict[str, Any]:
+    """Publish what ``app``'s workers serve; returns the registration written (or found)."""
+    entry = registration(app)
+    handle = client.get_workflow_handle(registry_id(app.app_id))
+    try:
+        desc = await handle.describe()
+        current = (await desc.memo()).get(REGISTRY_MEMO)
+        if desc.status == WorkflowExecutionStatus.RUNNING and current == entry:
+            REGISTRY.learn(client, entry)
+            return entry
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    await client.start_workflow(
+        WorkflowName.REGISTRY,
+        None,
+        id=registry_id(app.app_id),
+        task_queue=SHARED_TASK_QUEUE,
+        memo={REGISTRY_MEMO: entry},
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+        static_summary=f"registration of {app.app_id} ({len(entry['functions'])} functions)",
+    )
+    REGISTRY.learn(client, entry)
+    return entry
+
+
+async def unregister(client: Client, app_id: str) -> bool:
+    """Retract an app's registration: its functions stop being routed. False if none."""
+    try:
+        await client.get_workflow_handle(registry_id(app_id)).signal(Signal.RETRACT)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    REGISTRY.forget(client, app_id)
+    return True
+
+
+async def list_registrations(client: Client) -> list[dict[str, Any]]:
+    """Every Running registration of the namespace (from visibility)."""
+    found: list[dict[str, Any]] = []
+    async for execution in client.list_workflows(_LIST_QUERY):
+        entry = (await execution.memo()).get(REGISTRY_MEMO)
+        if isinstance(entry, dict):
+            found.append(entry)
+    return found
+
+
+@dataclass
+class _Copy:
+    listed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    learned: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    forgotten: dict[str, float] = field(default_factory=dict)
+    loaded_at: float = float("-inf")
+    table: RouteTable | None = None
+
+
+class RegistryCache:
+    """Each sender process's copy of the namespace's registrations, per Temporal endpoint.
+
+    Registrations this process wrote itself (its own workers) count at once, before
+    visibility shows them.
+    """
+
+    def __init__(self) -> None:
+        self._copies: dict[tuple[str, str], _Copy] = {}
+
+    def _copy(self, client: Client) -> _Copy:
+        key = (client.service_client.config.target_host, client.namespace)
+        return self._copies.setdefault(key, _Copy())
+
+    def learn(self, client: Client, entry: dict[str, Any]) -> None:
+        """A registration this process just wrote."""
+        copy = self._copy(client)
+        copy.learned[entry["app_id"]] = (time.monotonic(), entry)
+        copy.forgotten.pop(entry["app_id"], None)
+        copy.table = None
+
+    def forget(self, client: Client, app_id: str) -> None:
+        """A registration this process just retracted."""
+        copy = self._copy(client)
+        copy.learned.pop(app_id, None)
+        copy.forgotten[app_id] = time.monotonic()
+        copy.table = None
+
+    async def table(self, client: Client, max_age: float = DEFAULT_MAX_AGE) -> RouteTable:
+        """The routing table, read again from Temporal when older than ``max_age`` seconds."""
+        copy = self._copy(client)
+        now = time.monotonic()
+        if now - copy.loaded_at > max_age:
+            try:
+                listed = await list_registrations(client)
+            except RPCError as err:
+                if err.status != RPCStatusCode.UNIMPLEMENTED:
+                    raise
+                listed = []  # a server without visibility (the time-skipping test server)
+            copy.listed = {entry["app_id"]: entry for entry in listed}
+            copy.loaded_at = now
+            # What this process wrote overrides visibility only until visibility has
+            # had time to show it (then a newer deploy elsewhere must win).
+            settled = now - VISIBILITY_DELAY
+            copy.learned = {a: v for a, v in copy.learned.items() if v[0] > settled}
+            copy.forgotten = {a: t for a, t in copy.forgotten.items() if t > settled}
+            copy.table = None
+        if copy.table is None:
+            merged = {**copy.listed, **{a: entry for a, (_, entry) in copy.learned.items()}}
+            for app in copy.forgotten:
+                merged.pop(app, None)
+            copy.table = RouteTable.of(list(merged.values()))
+        return copy.table
+
+
+REGISTRY = RegistryCache()
+"""The process-wide cache every sender uses."""
