@@ -245,11 +245,20 @@ class Inngest:
         return [e.id for e in prepared]
 
     async def send_as(
-        self, client: Client, events: EventInput, *, internal: bool = False
+        self,
+        client: Client,
+        events: EventInput,
+        *,
+        internal: bool = False,
+        retry: timedelta | None = None,
     ) -> list[str]:
-        """Send through ``client``; ``internal`` allows the reserved ``inngest/`` names."""
+        """Send through ``client``; ``internal`` allows the reserved ``inngest/`` names.
+
+        ``retry`` replaces ``send_retry`` (the Event API retries briefly: its clients
+        retry themselves).
+        """
         prepared = self._prepare(events, allow_reserved=internal)
-        await self._dispatch(client, prepared)
+        await self._dispatch(client, prepared, retry)
         return [e.id for e in prepared]
 
     def check_ids(self, events: list[Event]) -> None:
@@ -304,14 +313,16 @@ class Inngest:
         if self.search_attributes is None:
             self._search_attributes_ok = registered
 
-    async def _dispatch(self, client: Client, events: list[Event]) -> None:
+    async def _dispatch(
+        self, client: Client, events: list[Event], retry: timedelta | None = None
+    ) -> None:
         """Route events by the namespace's registrations (see :mod:`adapter._temporal.dispatch`).
 
         Transient Temporal errors are retried with the same event ids (Temporal dedupes
         them) for ``send_retry``; after that :class:`SendError` says which events may
         already have been accepted.
         """
-        deadline = time.monotonic() + self.send_retry.total_seconds()
+        deadline = time.monotonic() + (retry or self.send_retry).total_seconds()
         delay = 0.2
         while True:
             try:

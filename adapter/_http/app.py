@@ -15,7 +15,6 @@ The body format lives in :mod:`adapter._http.wire`, serving it in
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -33,7 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapter._define.client import Inngest
 from adapter._define.event import Event
-from adapter._errors import ConfigError, EventValidationError
+from adapter._errors import ConfigError, EventValidationError, SendError
 from adapter._http.wire import (
     SEED_HEADER,
     EventAPIError,
@@ -59,6 +58,11 @@ _UNAVAILABLE = (
 )
 
 
+SEND_RETRY = timedelta(seconds=2)  # then 503: the SDKs retry with the same ids
+SENDER_APP_ID = "adapter-event-api"
+"""The app id of the Event API's own sender when it serves no functions folder."""
+
+
 class EventAPI:
     """The Event API's request handling, independent of the ASGI plumbing.
 
@@ -78,7 +82,9 @@ class EventAPI:
             settings = EventApiSettings(**options)
         elif options:
             settings = dataclasses.replace(settings, **options)
-        self.apps = list(apps)
+        # Routing lives in Temporal (registrations), so one sender serves every event;
+        # without apps (``adapter serve`` with no functions folder) a plain client does.
+        self.apps = list(apps) or [Inngest(app_id=SENDER_APP_ID)]
         self.settings = settings
         # An event must also fit the Temporal payload limit the apps enforce in send().
         self.max_event_bytes = min(
@@ -156,28 +162,14 @@ class EventAPI:
         return b"".join(chunks)
 
     async def dispatch(self, events: list[Event]) -> None:
-        """Send the events through every app that may want them; EventAPIError on failure.
-
-        An app takes an event when one of its functions is triggered by the name, or
-        when it keeps an event hub (where ``wait_for_event`` and ``cancel`` listen).
-        Apps are sent to concurrently, and all of them finish before this returns.
-        """
+        """Send the events (routed by the namespace's registrations); EventAPIError on failure."""
         if not events:
             return
-        payload = [e.model_dump(exclude_none=True) for e in events]
-        jobs = []
-        for app in self.apps:
-            mine = [p for p, e in zip(payload, events, strict=True) if _wants(app, e.name)]
-            if mine:
-                jobs.append(self._send_to(app, mine))
-        results = await asyncio.gather(*jobs, return_exceptions=True)
-        failures = [r for r in results if isinstance(r, BaseException)]
-        if failures:
-            raise _failure(failures[0])
-
-    async def _send_to(self, app: Inngest, events: list[dict[str, Any]]) -> None:
-        client = await app.temporal()
-        await app.send_as(client, events)
+        sender = self.apps[0]
+        try:
+            await sender.send_as(await sender.temporal(), events, retry=SEND_RETRY)
+        except Exception as exc:
+            raise _failure(exc) from exc
 
     def _headers(self) -> dict[str, str]:
         return {"x-inngest-server-kind": self.settings.server_kind}
@@ -188,12 +180,10 @@ class EventAPI:
         )
 
 
-def _wants(app: Inngest, name: str) -> bool:
-    return app.event_hub or bool(app.functions_for(name))
-
-
 def _failure(exc: BaseException) -> EventAPIError:
     """The answer for a send that failed after validation."""
+    if isinstance(exc, SendError) and exc.__cause__ is not None:
+        exc = exc.__cause__
     if isinstance(exc, EventValidationError):
         return EventAPIError(400, str(exc))
     unavailable = (

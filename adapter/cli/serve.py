@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
-from adapter._errors import ConfigError
-from adapter._http.app import create_app
+from adapter._define.client import Inngest
+from adapter._define.function import Function
+from adapter._http.app import SENDER_APP_ID, create_app
 from adapter._http.server import DEFAULT_PORT, EventServer
 from adapter._http.wire import (
     DEFAULT_MAX_BODY_BYTES,
@@ -56,6 +58,12 @@ def register(subparsers: Subparsers) -> None:
     serve.set_defaults(handler=serve_command)
 
 
+def _load_optional(path: str) -> tuple[list[Function], list[Inngest]]:
+    """The folder's functions and apps, or a plain sender when there is no folder."""
+    functions, apps = load(path) if Path(path).is_dir() else ([], [])
+    return functions, apps or [Inngest(app_id=SENDER_APP_ID)]
+
+
 async def serve_command(args: argparse.Namespace) -> int:
     """Serve the Event API for the apps in ``--functions`` until SIGINT/SIGTERM."""
     # Checked first: a server that would refuse to start needs no Temporal.
@@ -65,12 +73,9 @@ async def serve_command(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         max_event_bytes=args.max_event_bytes,
     )
-    functions, apps = load(args.functions)
-    if not apps:
-        raise ConfigError(
-            f"no functions found in {args.functions!r}; the Event API sends events to the apps "
-            "whose functions it finds there (--functions PATH)"
-        )
+    # Routing lives in Temporal: a functions folder is optional (its apps' settings,
+    # such as the payload limit, apply when it is there).
+    functions, apps = _load_optional(args.functions)
     client = await connect(args.address, args.namespace)
     for app in apps:
         app.set_temporal_client(client)

@@ -1,0 +1,276 @@
+"""Events reach every function of the namespace through Temporal, whatever the sender imports.
+
+Workers register what they serve; senders route by those registrations (README "How
+events are routed"). A sender that imports only the client, another app, and a
+process started before the functions were deployed all reach the deployed functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+
+from adapter import Inngest
+from adapter._protocol import event_record_id, registry_id, run_id
+from adapter._temporal.devserver import FAST_DISPATCH_FLAGS, free_port, temporal_cli
+from adapter._temporal.search_attributes import ALL_KEYS
+from tests.helpers import (
+    adapter_env,
+    eventually,
+    make_app,
+    read_until,
+    running,
+    spawn_adapter,
+    spawn_adapter_async,
+)
+
+SENDER = """
+import asyncio, json, sys
+from functions.client import inngest  # the client only: no function is imported
+
+ids = asyncio.run(inngest.send(json.loads(sys.argv[1])))
+print(json.dumps(ids))
+"""
+
+
+def _app_folder(root: Path, app_id: str, functions: str) -> Path:
+    pkg = root / "functions"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "client.py").write_text(
+        f"from adapter import Inngest\ninngest = Inngest(app_id={app_id!r})\n"
+    )
+    if functions:
+        (pkg / "handlers.py").write_text(textwrap.dedent(functions))
+    return root
+
+
+def _send_from_process(folder: Path, client: Client, event: dict[str, Any]) -> list[str]:
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", SENDER, json.dumps(event)],
+        cwd=folder,
+        env=adapter_env(client),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    ids: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return ids
+
+
+async def _registered(client: Client, app_id: str) -> bool:
+    desc = await client.get_workflow_handle(registry_id(app_id)).describe()
+    return desc.status == WorkflowExecutionStatus.RUNNING
+
+
+async def test_a_sender_importing_only_the_client_reaches_two_apps_in_two_workers(
+    client: Client, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    handlers = """
+        from functions.client import inngest
+
+        @inngest.create_function(id="on-order", event="order/placed-{tag}")
+        async def on_order(ctx):
+            return await ctx.step.run("ack", lambda: "{app} saw " + ctx.event.data["sku"])
+        """
+    workers = []
+    for app in (f"shop-{tag}", f"billing-{tag}"):
+        folder = _app_folder(tmp_path / app, app, handlers.format(tag=tag, app=app))
+        workers.append(
+            spawn_adapter(
+                "worker",
+                "--no-schedules",
+                cwd=folder,
+                client=client,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        )
+    sender = _app_folder(tmp_path / "api", f"api-{tag}", "")
+    try:
+        for app in (f"shop-{tag}", f"billing-{tag}"):
+            await eventually(lambda a=app: _registered(client, a), message=f"{app} registered")
+        [event_id] = await asyncio.to_thread(
+            _send_from_process,
+            sender,
+            client,
+            {"name": f"order/placed-{tag}", "data": {"sku": "A1"}},
+        )
+        for app in (f"shop-{tag}", f"billing-{tag}"):
+            handle = client.get_workflow_handle(run_id(app, "on-order", event_id))
+            assert await asyncio.wait_for(handle.result(), 60) == f"{app} saw A1"
+    finally:
+        for proc in workers:
+            proc.send_signal(signal.SIGTERM)
+        for proc in workers:
+            proc.communicate(timeout=60)
+
+
+async def test_runs_take_the_deployed_options_not_the_senders(client: Client) -> None:
+    tag = uuid.uuid4().hex[:6]
+    deployed = make_app(client)
+    attempts: list[int] = []
+
+    @deployed.create_function(id="flaky", event=f"flaky/{tag}", retries=2)
+    async def flaky(ctx: Any) -> Any:
+        def body() -> str:
+            attempts.append(ctx.attempt)
+            raise RuntimeError("down")
+
+        return await ctx.step.run("call", body)
+
+    # The sender has its own idea of the function (no retries), and is not deployed.
+    sender = Inngest(app_id=deployed.app_id, temporal_client=client)
+
+    @sender.create_function(id="flaky", event=f"flaky/{tag}", retries=0)
+    async def flaky_copy(ctx: Any) -> None:
+        return None
+
+    async with running(client, deployed):
+        [event_id] = await sender.send({"name": f"flaky/{tag}"})
+        handle = client.get_workflow_handle(run_id(deployed.app_id, "flaky", event_id))
+        with pytest.raises(Exception, match=r"down|failed"):
+            await handle.result()
+    assert len(attempts) == 3, "retries=2 from the deployed function: 3 attempts"
+
+
+async def test_a_function_deployed_later_is_reached_and_a_removed_one_is_not(
+    client: Client,
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    name = f"late/{tag}"
+    sender = Inngest(app_id=f"sender-{tag}", temporal_client=client)
+    [early] = await sender.send({"name": name})  # nothing deployed listens yet
+    app = make_app(client)
+
+    @app.create_function(id="late", event=name)
+    async def late(ctx: Any) -> str:
+        return await ctx.step.run("s", lambda: "ran")
+
+    async with running(client, app):
+
+        async def routed() -> bool:
+            [event_id] = await sender.send({"name": name})
+            handle = client.get_workflow_handle(run_id(app.app_id, "late", event_id))
+            return await asyncio.wait_for(handle.result(), 30) == "ran"
+
+        # Within the documented bound (5 s cache + visibility).
+        await eventually(routed, timeout=15, interval=1, message="the new function is reached")
+    record = await client.get_workflow_handle(event_record_id(early)).result()
+    assert record == {"runs": [], "gated": [], "matched": 0}
+
+    # The next deploy of the app no longer has the function: it stops being routed.
+    redeployed = Inngest(app_id=app.app_id, task_queue=app.task_queue, temporal_client=client)
+
+    @redeployed.create_function(id="other", event=f"other/{tag}")
+    async def other(ctx: Any) -> None:
+        return None
+
+    async with running(client, redeployed):
+
+        async def unrouted() -> bool:
+            [event_id] = await sender.send({"name": name})
+            outcome = await client.get_workflow_handle(event_record_id(event_id)).result()
+            return bool(outcome["matched"] == 0)
+
+        await eventually(unrouted, timeout=15, interval=1, message="the removed function is gone")
+
+
+@pytest.fixture
+async def empty_namespace() -> AsyncIterator[Client]:
+    """A dev server of its own: no app has registered there yet."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        dev_server_extra_args=FAST_DISPATCH_FLAGS,
+        search_attributes=ALL_KEYS,
+        ui=False,
+    )
+    try:
+        yield env.client
+    finally:
+        await env.shutdown()
+
+
+@pytest.mark.integration
+async def test_events_sent_before_any_worker_are_routed_once_one_starts(
+    empty_namespace: Client,
+) -> None:
+    client = empty_namespace
+    sender = Inngest(app_id="early-sender", temporal_client=client)
+    ids = await sender.send([{"name": "signup/done", "data": {"n": i}} for i in range(5)])
+    for event_id in ids:  # accepted and durable, with nothing deployed
+        desc = await client.get_workflow_handle(event_record_id(event_id)).describe()
+        assert desc.status == WorkflowExecutionStatus.RUNNING
+    app = Inngest(app_id="late-app", temporal_client=client)
+    seen: list[int] = []
+
+    @app.create_function(id="welcome", event="signup/done")
+    async def welcome(ctx: Any) -> int:
+        return int(await ctx.step.run("count", lambda: seen.append(1) or ctx.event.data["n"]))
+
+    async with running(client, app):
+        results = []
+        for event_id in ids:
+            handle = client.get_workflow_handle(run_id("late-app", "welcome", event_id))
+            await eventually(handle.describe, message="the record routed the event")
+            results.append(await asyncio.wait_for(handle.result(), 60))
+            outcome = await client.get_workflow_handle(event_record_id(event_id)).result()
+            assert outcome["runs"] == [handle.id]
+    assert sorted(results) == [0, 1, 2, 3, 4]
+    assert len(seen) == 5, "each event ran once"
+
+
+async def test_serve_without_a_functions_folder_routes_sdk_events(
+    client: Client, tmp_path: Path
+) -> None:
+    import inngest as official  # the official Inngest Python SDK, as a client app uses it
+
+    tag = uuid.uuid4().hex[:6]
+    app = make_app(client)
+
+    @app.create_function(id="from-sdk", event=f"sdk/{tag}")
+    async def from_sdk(ctx: Any) -> str:
+        return await ctx.step.run("s", lambda: "got " + ctx.event.data["who"])
+
+    port = free_port()
+    async with running(client, app):
+        proc = await spawn_adapter_async(
+            "serve",
+            "--dev",
+            "--port",
+            str(port),
+            cwd=tmp_path,  # no functions/ here
+            client=client,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        try:
+            await read_until(proc.stdout, "Press Ctrl-C", [])
+            sender = official.Inngest(
+                app_id="some-service",
+                is_production=False,
+                event_api_base_url=f"http://127.0.0.1:{port}",
+            )
+            [event_id] = await sender.send(official.Event(name=f"sdk/{tag}", data={"who": "Ann"}))
+            handle = client.get_workflow_handle(run_id(app.app_id, "from-sdk", event_id))
+            await eventually(handle.describe, message="the SDK's event started a run")
+            assert await asyncio.wait_for(handle.result(), 60) == "got Ann"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.communicate(), 60)
