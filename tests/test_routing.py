@@ -14,6 +14,7 @@ import sys
 import textwrap
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +275,41 @@ async def test_serve_without_a_functions_folder_routes_sdk_events(
         finally:
             proc.send_signal(signal.SIGTERM)
             await asyncio.wait_for(proc.communicate(), 60)
+
+
+async def test_apps_lists_registrations_and_unregister_stops_routing(
+    client: Client, tmp_path: Path
+) -> None:
+    from tests.helpers import run_adapter_async
+
+    tag = uuid.uuid4().hex[:6]
+    app = make_app(client)
+
+    @app.create_function(id="gone", event=f"gone/{tag}")
+    async def gone(ctx: Any) -> None:
+        return None
+
+    async with running(client, app):
+        listed = await run_adapter_async("apps", cwd=tmp_path, client=client)
+        assert listed.returncode == 0, listed.stderr
+        assert f"{app.app_id}: 1 function(s)" in listed.stdout
+        assert f"gone: gone/{tag}" in listed.stdout
+        out = await run_adapter_async("unregister", app.app_id, cwd=tmp_path, client=client)
+        assert out.returncode == 0, out.stderr
+        assert "registration retracted" in out.stdout
+        handle = client.get_workflow_handle(registry_id(app.app_id))
+        assert await handle.result() is None  # the registration ended
+        sender = Inngest(app_id=f"s-{tag}", temporal_client=client, registry_ttl=timedelta(0))
+
+        async def unrouted() -> bool:
+            # Recorded instead of run (this process may still know the app for a moment).
+            [event_id] = await sender.send({"name": f"gone/{tag}"})
+            try:
+                await client.get_workflow_handle(event_record_id(event_id)).describe()
+            except Exception:
+                return False
+            return True
+
+        await eventually(unrouted, timeout=15, interval=0.5, message="routing stopped")
+    again = await run_adapter_async("unregister", "never-registered", cwd=tmp_path, client=client)
+    assert again.returncode == 1

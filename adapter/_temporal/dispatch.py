@@ -231,9 +231,7 @@ async def trigger(
         if route.singleton.get("mode") == "cancel":
             options["id_conflict_policy"] = WorkflowIDConflictPolicy.TERMINATE_EXISTING
     if tagged:
-        options["search_attributes"] = run_search_attributes(
-            route.app_id, route.function_id, data
-        )
+        options["search_attributes"] = run_search_attributes(route.app_id, route.function_id, data)
     try:
         await client.start_workflow(
             route.function_id,

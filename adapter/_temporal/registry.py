@@ -31,7 +31,7 @@ from adapter._protocol import (
 
 log = logging.getLogger("adapter")
 DEFAULT_MAX_AGE = 5.0  # seconds a sender trusts its copy of the routing table
-VISIBILITY_DELAY = 10.0  # seconds after which visibility surely shows a registration
+VISIBILITY_DELAY = 2.0  # seconds within which visibility shows a new registration
 _LIST_QUERY = f"WorkflowType = '{WorkflowName.REGISTRY.value}' AND ExecutionStatus = 'Running'"
 
 

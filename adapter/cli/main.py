@@ -13,10 +13,19 @@ import os
 import sys
 
 from adapter._errors import AdapterError
-from adapter.cli import author, functions, observe, run, send, serve, testrun
+from adapter.cli import author, functions, observe, registrations, run, send, serve, testrun
 from adapter.cli.options import CommandGroup, configure_logging
 
-COMMANDS: tuple[CommandGroup, ...] = (run, send, functions, observe, serve, author, testrun)
+COMMANDS: tuple[CommandGroup, ...] = (
+    run,
+    send,
+    functions,
+    registrations,
+    observe,
+    serve,
+    author,
+    testrun,
+)
 """The command groups, in the order ``adapter --help`` lists their commands."""
 
 

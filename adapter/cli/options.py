@@ -95,6 +95,18 @@ def load(path: str) -> tuple[list[Function], list[Inngest]]:
     return functions, apps_of(functions)
 
 
+def optional_apps(path: str) -> list[Inngest]:
+    """The apps of a functions folder, or one plain sender when there is no such folder.
+
+    Senders need no functions: routing comes from what workers registered in Temporal.
+    """
+    apps = load(path)[1] if os.path.isdir(path) else []
+    return apps or [Inngest(app_id=CLI_SENDER_APP_ID)]
+
+
+CLI_SENDER_APP_ID = "adapter-cli"
+
+
 def stop_on_signals() -> asyncio.Event:
     """An event set by SIGINT or SIGTERM (for the CLI's long-running commands)."""
     stop = asyncio.Event()

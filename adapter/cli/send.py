@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from adapter._temporal.connect import connect
-from adapter.cli.options import Subparsers, add_functions, add_temporal, load
+from adapter._temporal.registry import REGISTRY
+from adapter.cli.options import Subparsers, add_functions, add_temporal, optional_apps
 
 
 def register(subparsers: Subparsers) -> None:
@@ -22,24 +23,22 @@ def register(subparsers: Subparsers) -> None:
 
 
 async def send_command(args: argparse.Namespace) -> int:
-    """Send the event through the apps whose functions it triggers; print the ids as JSON."""
+    """Send the event (routed by the namespace's registrations); print ids and functions as JSON."""
     try:
         data = json.loads(args.data)
     except json.JSONDecodeError as exc:
         raise ValueError(
             f'--data is not valid JSON ({exc}); e.g. --data \'{{"email": "a@b.c"}}\''
         ) from None
-    _, apps = load(args.functions)
+    apps = optional_apps(args.functions)
     client = await connect(args.address, args.namespace)
     event: dict[str, Any] = {"name": args.name, "data": data}
     if args.id:
         event["id"] = args.id
-    ids: list[str] = []
-    routed = [app for app in apps if app.functions_for(args.name)] or apps[:1]
-    for app in routed:
-        app.set_temporal_client(client)
-        ids = await app.send(event)
-        event["id"] = ids[0]
-    targets = [fn.id for app in apps for fn in app.functions_for(args.name)]
-    print(json.dumps({"ids": ids, "functions": targets}))
+    sender = apps[0]  # routing is in Temporal: any client reaches every function
+    sender.set_temporal_client(client)
+    ids = await sender.send(event)
+    table = await REGISTRY.table(client)
+    routed = table.for_event(args.name, {**event, "id": ids[0]})
+    print(json.dumps({"ids": ids, "functions": [f"{r.app_id}/{r.function_id}" for r in routed]}))
     return 0
