@@ -158,6 +158,7 @@ async def first_step(ctx: Context) -> str:
 
 def three_steps(counter: str) -> Callable[[Context], Awaitable[int]]:
     """A handler of three trivial steps that count into ``counter``."""
+
     async def handler(ctx: Context) -> int:
         a = await ctx.step.run("one", _noop, counter, int(ctx.event.data["n"]))
         b = await ctx.step.run("two", _noop, counter, int(a) + 1)
@@ -204,6 +205,7 @@ LatencyRunner = Callable[[], Awaitable[LatencySample]]
 
 def adapter_latency(client: Client, app: Inngest) -> LatencyRunner:
     """Time from ``send`` to the first step's body, for the adapter."""
+
     async def run() -> LatencySample:
         key = uuid.uuid4().hex
         start = time.perf_counter()
@@ -218,6 +220,7 @@ def adapter_latency(client: Client, app: Inngest) -> LatencyRunner:
 
 def raw_latency(client: Client) -> LatencyRunner:
     """Time from ``start_workflow`` to the first activity's body, for raw temporalio."""
+
     async def run() -> LatencySample:
         key = uuid.uuid4().hex
         workflow_id = f"bench-first-{key}"
@@ -278,6 +281,7 @@ async def server_side_ms(client: Client, samples: Sequence[LatencySample]) -> fl
 @dataclass(frozen=True)
 class Throughput:
     """One sustained-throughput round: when the events were accepted and when all runs ended."""
+
     events: int
     accepted_s: float  # until every send / POST / start_workflow returned
     done_s: float  # until visibility counted every run completed
@@ -531,6 +535,7 @@ async def bench(args: argparse.Namespace) -> None:
 
 def latency_table(lat: dict[str, list[LatencySample]], server_ms: dict[str, float]) -> list[str]:
     """Event → first step, p50 and p95, beside raw."""
+
     def pct(name: str, q: float) -> float:
         return _pct([x.seconds for x in lat[name]], q)
 
