@@ -8,6 +8,8 @@ the same runs (deduplicated by event id) as ``inngest.send`` would; the answer i
 200 only after Temporal has taken every event.
 
 ``GET /health`` answers 200 ``{"status": "ok"}`` while Temporal answers, 503 otherwise.
+``GET /v1/events``, ``/v1/events/{id}``, ``/v1/events/{id}/runs`` and ``/v1/runs/{id}``
+are Inngest's REST read endpoints over the event log (:mod:`adapter._http.rest`).
 
 The body format lives in :mod:`adapter._http.wire`, serving it in
 :mod:`adapter._http.server`.
@@ -33,6 +35,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapter._define.client import Inngest
 from adapter._define.event import Event
 from adapter._errors import ConfigError, EventValidationError, SendError
+from adapter._http.rest import rest_routes
 from adapter._http.wire import (
     SEED_HEADER,
     EventAPIError,
@@ -226,6 +229,8 @@ def create_app(
             Route("/e/", api.missing_key, methods=["POST"]),
             Route("/e", api.missing_key, methods=["POST"]),
             Route("/health", api.health, methods=["GET"]),
+            # Inngest's REST API v1 (read): the event log (adapter._http.rest).
+            *rest_routes(api.settings, api.apps[0].temporal),
         ],
         exception_handlers={404: api.not_found},
         # As Inngest's Event API: browsers may send events from any origin.

@@ -37,6 +37,10 @@ SEED_HEADER = "x-inngest-event-id-seed"
 """The header the Inngest SDKs send so that a retried request derives the same event ids."""
 EVENT_KEY_ENV = "INNGEST_EVENT_KEY"
 """Environment variable with the accepted event key(s), comma-separated."""
+SIGNING_KEY_ENV = "INNGEST_SIGNING_KEY"
+"""Environment variable with the signing key(s) the REST API accepts, comma-separated."""
+SIGNING_KEY_FALLBACK_ENV = "INNGEST_SIGNING_KEY_FALLBACK"
+"""The SDKs' second key during a rotation; accepted too."""
 
 _EVENT_FIELDS = ("name", "data", "id", "ts", "user", "v")
 _DIGITS = re.compile(r"[0-9]+")
@@ -51,17 +55,24 @@ class EventApiSettings:
     that takes events from anyone is never started by accident. Bodies over
     ``max_body_bytes`` get 413; events over ``max_event_bytes`` (capped by the
     apps' Temporal payload limit) get 400.
+
+    ``signing_keys`` are what the REST API (``/v1/...``) takes as
+    ``Authorization: Bearer <key>`` outside dev mode (raw or in the SDKs' hashed
+    form); with none, it refuses every request there (401), events still flow.
     """
 
     event_keys: Set[str] = field(default_factory=frozenset)
     dev: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    signing_keys: Set[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         """Drop blank keys; refuse no keys outside dev mode and limits that are not positive."""
         keys = frozenset(k for k in self.event_keys if k)
         object.__setattr__(self, "event_keys", keys)
+        signing = frozenset(k.strip() for k in self.signing_keys if k.strip())
+        object.__setattr__(self, "signing_keys", signing)
         if not self.dev and not keys:
             raise ConfigError(
                 f"no event keys configured: set {EVENT_KEY_ENV} (comma-separated for several) "
@@ -123,6 +134,14 @@ def configured_event_keys(given: Iterable[str] | None, environ: Mapping[str, str
     """Keys from ``--event-key`` options plus the ``INNGEST_EVENT_KEY`` variable."""
     keys = {k.strip() for k in (given or ()) if k.strip()}
     return keys | event_keys_from_env(environ.get(EVENT_KEY_ENV))
+
+
+def configured_signing_keys(given: Iterable[str] | None, environ: Mapping[str, str]) -> set[str]:
+    """Keys from ``--signing-key`` options plus ``INNGEST_SIGNING_KEY`` (and its fallback)."""
+    keys = {k.strip() for k in (given or ()) if k.strip()}
+    for name in (SIGNING_KEY_ENV, SIGNING_KEY_FALLBACK_ENV):
+        keys |= event_keys_from_env(environ.get(name))
+    return keys
 
 
 def check_key(key: str, settings: EventApiSettings) -> None:

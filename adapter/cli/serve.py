@@ -14,8 +14,10 @@ from adapter._http.wire import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_EVENT_BYTES,
     EVENT_KEY_ENV,
+    SIGNING_KEY_ENV,
     EventApiSettings,
     configured_event_keys,
+    configured_signing_keys,
 )
 from adapter._temporal.connect import connect
 from adapter.cli.options import Subparsers, add_functions, add_temporal, load, stop_on_signals
@@ -40,7 +42,17 @@ def register(subparsers: Subparsers) -> None:
         help=f"accepted event key; repeatable; also read from {EVENT_KEY_ENV} (comma-separated)",
     )
     serve.add_argument(
-        "--dev", action="store_true", help="accept any event key, as Inngest's dev server"
+        "--signing-key",
+        action="append",
+        metavar="KEY",
+        help="signing key the REST API (GET /v1/events, /v1/runs/...) accepts as "
+        f"'Authorization: Bearer KEY'; repeatable; also read from {SIGNING_KEY_ENV} "
+        "(comma-separated)",
+    )
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="accept any event key and any REST request, as Inngest's dev server",
     )
     serve.add_argument(
         "--max-body-bytes",
@@ -72,6 +84,7 @@ async def serve_command(args: argparse.Namespace) -> int:
         dev=args.dev,
         max_body_bytes=args.max_body_bytes,
         max_event_bytes=args.max_event_bytes,
+        signing_keys=configured_signing_keys(args.signing_key, os.environ),
     )
     # Routing lives in Temporal: a functions folder is optional (its apps' settings,
     # such as the payload limit, apply when it is there).
@@ -82,7 +95,12 @@ async def serve_command(args: argparse.Namespace) -> int:
     stop = stop_on_signals()
     async with EventServer(create_app(apps, settings), host=args.host, port=args.port) as server:
         keys = len(settings.event_keys)
-        mode = "dev mode: any event key" if args.dev else f"{keys} event key(s)"
+        signing = len(settings.signing_keys)
+        mode = (
+            "dev mode: any event key"
+            if args.dev
+            else f"{keys} event key(s), {signing} signing key(s) for /v1"
+        )
         print(
             f"Inngest Event API on {server.url} ({mode}; Temporal "
             f"{client.service_client.config.target_host}, {len(functions)} function(s) in "
