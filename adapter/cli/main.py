@@ -13,13 +13,24 @@ import os
 import sys
 
 from adapter._errors import AdapterError
-from adapter.cli import author, events, functions, observe, run, send, serve, testrun
+from adapter.cli import (
+    author,
+    events,
+    functions,
+    observe,
+    registrations,
+    run,
+    send,
+    serve,
+    testrun,
+)
 from adapter.cli.options import CommandGroup, configure_logging
 
 COMMANDS: tuple[CommandGroup, ...] = (
     run,
     send,
     functions,
+    registrations,
     observe,
     events,
     serve,
