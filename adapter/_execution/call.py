@@ -9,12 +9,13 @@ API (:mod:`adapter._execution.step`) calls into it; the driver
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import inspect
 import logging
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -241,10 +242,22 @@ class Execution:
             self.wake.set()
         return _Interrupt()
 
-    async def call_body(self, step_id: str, body: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-        """Run a step body from an async handler: coroutines here, plain functions in a thread."""
+    @contextlib.contextmanager
+    def _running(self, step_id: str) -> Iterator[None]:
+        """Mark code as inside ``step_id``'s body; its error fails the step, not the handler."""
         token = _IN_STEP.set(step_id)
         try:
+            yield
+        except (asyncio.CancelledError, _Interrupt):
+            raise
+        except BaseException as exc:
+            raise self.fail_step(step_id, exc) from None
+        finally:
+            _IN_STEP.reset(token)
+
+    async def call_body(self, step_id: str, body: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        """Run a step body from an async handler: coroutines here, plain functions in a thread."""
+        with self._running(step_id):
             if inspect.iscoroutinefunction(body):
                 result = await body(*args)
             else:
@@ -253,28 +266,15 @@ class Execution:
                 result = await loop.run_in_executor(self.threads, ctx.run, body, *args)
                 if inspect.isawaitable(result):
                     result = await result
-        except (asyncio.CancelledError, _Interrupt):
-            raise
-        except BaseException as exc:
-            raise self.fail_step(step_id, exc) from None
-        finally:
-            _IN_STEP.reset(token)
         return self._record_or_fail(step_id, result)
 
     def call_body_sync(self, step_id: str, body: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         """Run a step body from a sync handler, in the handler's own thread."""
         self.executing = True
-        token = _IN_STEP.set(step_id)
-        try:
+        with self._running(step_id):
             result = body(*args)
             if inspect.isawaitable(result):
                 result = asyncio.run(_await(result))
-        except _Interrupt:
-            raise
-        except BaseException as exc:
-            raise self.fail_step(step_id, exc) from None
-        finally:
-            _IN_STEP.reset(token)
         return self._record_or_fail(step_id, result)
 
 
