@@ -15,10 +15,12 @@ run unsandboxed; user code only ever runs in activities.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner
@@ -78,16 +80,8 @@ class Worker:
             activities.send,
             activities.signal_with_start,
         ]
-        self.shared = TemporalWorker(
-            client,
-            task_queue=SHARED_TASK_QUEUE,
-            workflows=list(SHARED_WORKFLOWS),
-            activities=[route_event, activities.signal_with_start],
-            workflow_runner=UnsandboxedWorkflowRunner(),
-            max_concurrent_local_activities=settings.max_concurrent_steps,
-            max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
-            graceful_shutdown_timeout=settings.graceful_shutdown,
-        )
+        self._settings = settings
+        self._shared_activities = [route_event, activities.signal_with_start]
         self.temporal = TemporalWorker(
             client,
             task_queue=app.task_queue,
@@ -103,21 +97,23 @@ class Worker:
     async def run(self) -> None:
         """Register, then poll until :meth:`shutdown` (or cancellation)."""
         await register(self.client, self.app)
+        await SHARED.acquire(self.client, self._settings, self._shared_activities)
         try:
-            await asyncio.gather(self.temporal.run(), self.shared.run())
+            await self.temporal.run()
         finally:
             self.threads.shutdown(wait=False, cancel_futures=True)
+            await SHARED.release(self.client)
 
     async def shutdown(self) -> None:
         """Stop polling, let running steps finish within the graceful shutdown, then stop."""
-        await asyncio.gather(self.temporal.shutdown(), self.shared.shutdown())
+        await self.temporal.shutdown()
         self.threads.shutdown(wait=False, cancel_futures=True)
 
     async def __aenter__(self) -> Worker:
         """Register the app and start polling in the background."""
         await register(self.client, self.app)
+        await SHARED.acquire(self.client, self._settings, self._shared_activities)
         await self.temporal.__aenter__()
-        await self.shared.__aenter__()
         return self
 
     async def __aexit__(
@@ -128,12 +124,66 @@ class Worker:
     ) -> None:
         """Shut the worker down (see :meth:`shutdown`)."""
         try:
-            await asyncio.gather(
-                self.temporal.__aexit__(exc_type, exc, tb),
-                self.shared.__aexit__(exc_type, exc, tb),
-            )
+            await self.temporal.__aexit__(exc_type, exc, tb)
         finally:
             self.threads.shutdown(wait=False, cancel_futures=True)
+            await SHARED.release(self.client)
+
+
+class _SharedQueue:
+    """One worker per process, event loop and namespace on the shared task queue.
+
+    temporalio allows one worker per task queue in a process; every app's
+    :class:`Worker` shares it, and the last one to stop stops it.
+    """
+
+    def __init__(self) -> None:
+        self._workers: dict[
+            tuple[int, str, str], tuple[TemporalWorker, asyncio.Task[None], int]
+        ] = {}
+
+    @staticmethod
+    def _key(client: Client) -> tuple[int, str, str]:
+        loop = id(asyncio.get_running_loop())
+        return (loop, client.service_client.config.target_host, client.namespace)
+
+    async def acquire(
+        self, client: Client, settings: WorkerSettings, activities: list[Any]
+    ) -> None:
+        """Start the shared worker if this is its first user."""
+        key = self._key(client)
+        if key in self._workers:
+            worker, task, users = self._workers[key]
+            self._workers[key] = (worker, task, users + 1)
+            return
+        worker = TemporalWorker(
+            client,
+            task_queue=SHARED_TASK_QUEUE,
+            workflows=list(SHARED_WORKFLOWS),
+            activities=activities,
+            workflow_runner=UnsandboxedWorkflowRunner(),
+            max_concurrent_local_activities=settings.max_concurrent_steps,
+            max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+            graceful_shutdown_timeout=settings.graceful_shutdown,
+        )
+        self._workers[key] = (worker, asyncio.create_task(worker.run()), 1)
+
+    async def release(self, client: Client) -> None:
+        """Stop the shared worker when its last user stops."""
+        key = self._key(client)
+        if key not in self._workers:
+            return
+        worker, task, users = self._workers[key]
+        if users > 1:
+            self._workers[key] = (worker, task, users - 1)
+            return
+        del self._workers[key]
+        await worker.shutdown()
+        with contextlib.suppress(BaseException):
+            await task
+
+
+SHARED = _SharedQueue()
 
 
 async def run_workers(

@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from adapter import Inngest
 from adapter._http.app import create_app
@@ -296,12 +295,6 @@ async def test_an_event_id_sent_twice_appears_once(client: Client) -> None:
         assert record.recorded_by == "record"
 
 
-@pytest.mark.xfail(
-    raises=WorkflowAlreadyStartedError,
-    strict=True,
-    reason="adapter/_temporal/dispatch.py record() does not suppress "
-    "WorkflowAlreadyStartedError once the first record has completed (REJECT_DUPLICATE)",
-)
 async def test_an_unmatched_event_id_sent_again_after_its_record_completed(
     client: Client, rest: tuple[Inngest, httpx.AsyncClient, str]
 ) -> None:

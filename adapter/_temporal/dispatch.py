@@ -183,16 +183,17 @@ async def record(
 ) -> None:
     """Record an event that started no run directly (once per event id)."""
     inp: EventRecordInput = {"event": data, "sent_ms": sent_ms, "outcome": outcome}
-    await client.start_workflow(
-        WorkflowName.EVENT,
-        inp,
-        id=event_record_id(data["id"]),
-        task_queue=SHARED_TASK_QUEUE,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        static_summary=f"event {data['name']}",
-        search_attributes=event_search_attributes(data) if tagged else None,
-    )
+    with contextlib.suppress(WorkflowAlreadyStartedError):  # recorded already (a resend)
+        await client.start_workflow(
+            WorkflowName.EVENT,
+            inp,
+            id=event_record_id(data["id"]),
+            task_queue=SHARED_TASK_QUEUE,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"event {data['name']}",
+            search_attributes=event_search_attributes(data) if tagged else None,
+        )
 
 
 async def signal_gate(
