@@ -33,6 +33,7 @@ from adapter._errors import (
     NonRetriableError,
     PayloadTooLargeError,
     RetryAfterError,
+    SendError,
     StepError,
     StepOutputError,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "NonRetriableError",
     "PayloadTooLargeError",
     "RetryAfterError",
+    "SendError",
     "StepError",
     "StepOutputError",
     # worker

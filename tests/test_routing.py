@@ -22,7 +22,7 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from adapter import Inngest
+from adapter import Inngest, SendError
 from adapter._protocol import event_record_id, registry_id, run_id
 from adapter._temporal.devserver import FAST_DISPATCH_FLAGS, free_port, temporal_cli
 from adapter._temporal.search_attributes import ALL_KEYS
@@ -313,3 +313,14 @@ async def test_apps_lists_registrations_and_unregister_stops_routing(
         await eventually(unrouted, timeout=15, interval=0.5, message="routing stopped")
     again = await run_adapter_async("unregister", "never-registered", cwd=tmp_path, client=client)
     assert again.returncode == 1
+
+
+async def test_send_to_an_unreachable_temporal_retries_then_says_what_is_safe() -> None:
+    nowhere = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
+    sender = Inngest(app_id="lost", temporal_client=nowhere, send_retry=timedelta(seconds=1))
+    with pytest.raises(SendError) as caught:
+        await sender.send([{"name": "a/b", "id": "x-1"}, {"name": "a/b", "id": "x-2"}])
+    message = str(caught.value)
+    assert "127.0.0.1:" in message
+    assert "sending them again with the same ids is safe" in message
+    assert caught.value.event_ids == ["x-1", "x-2"]

@@ -335,8 +335,16 @@ class Inngest:
                     hubs=self.event_hub,
                 )
                 return
-            except RPCError as err:
-                if err.status not in TRANSIENT or time.monotonic() + delay > deadline:
+            except (RPCError, RuntimeError) as err:
+                if not _transient(err) or time.monotonic() + delay > deadline:
                     raise SendError.of(client, events, err) from err
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+def _transient(error: BaseException) -> bool:
+    """Errors worth retrying with the same ids: Temporal unavailable or overloaded."""
+    if isinstance(error, RPCError):
+        return error.status in TRANSIENT
+    # temporalio raises RuntimeError("Failed client connect: ...") for a lazy client.
+    return "connect" in str(error).lower()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from adapter._protocol import registry_id
 from tests.helpers import eventually, run_adapter, spawn_adapter
 
 
@@ -87,6 +88,11 @@ async def test_sigkill_mid_step_another_worker_finishes(client: Client, tmp_path
     doomed = _worker(tmp_path, {**env, "HANG_SLOW": "1"})
     rescuer = None
     try:
+        # Senders route by registrations: wait until the worker has published its app.
+        await eventually(
+            lambda: client.get_workflow_handle(registry_id("faults-kill")).describe(),
+            message="the worker registered faults-kill",
+        )
         send = run_adapter("send", "kill/go", "--id", "k1", cwd=tmp_path, env=env)
         assert send.returncode == 0, send.stderr
         await eventually(lambda: _log_has(log, "slow-start"), message="the slow step started")
