@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
-from adapter._define.client import Inngest
-from adapter._define.function import Function
-from adapter._http.app import SENDER_APP_ID, create_app
+from adapter._http.app import create_app
 from adapter._http.server import DEFAULT_PORT, EventServer
 from adapter._http.wire import (
     DEFAULT_MAX_BODY_BYTES,
@@ -20,7 +17,13 @@ from adapter._http.wire import (
     configured_signing_keys,
 )
 from adapter._temporal.connect import connect
-from adapter.cli.options import Subparsers, add_functions, add_temporal, load, stop_on_signals
+from adapter.cli.options import (
+    Subparsers,
+    add_functions,
+    add_temporal,
+    optional_apps,
+    stop_on_signals,
+)
 
 
 def register(subparsers: Subparsers) -> None:
@@ -70,12 +73,6 @@ def register(subparsers: Subparsers) -> None:
     serve.set_defaults(handler=serve_command)
 
 
-def _load_optional(path: str) -> tuple[list[Function], list[Inngest]]:
-    """The folder's functions and apps, or a plain sender when there is no folder."""
-    functions, apps = load(path) if Path(path).is_dir() else ([], [])
-    return functions, apps or [Inngest(app_id=SENDER_APP_ID)]
-
-
 async def serve_command(args: argparse.Namespace) -> int:
     """Serve the Event API for the apps in ``--functions`` until SIGINT/SIGTERM."""
     # Checked first: a server that would refuse to start needs no Temporal.
@@ -88,7 +85,8 @@ async def serve_command(args: argparse.Namespace) -> int:
     )
     # Routing lives in Temporal: a functions folder is optional (its apps' settings,
     # such as the payload limit, apply when it is there).
-    functions, apps = _load_optional(args.functions)
+    apps = optional_apps(args.functions)
+    functions = [fn for app in apps for fn in app.functions]
     client = await connect(args.address, args.namespace)
     for app in apps:
         app.set_temporal_client(client)
