@@ -82,7 +82,10 @@ def _when(text: str) -> datetime:
 
 def test_list_query_excludes_coordination_workflows_and_quotes_values() -> None:
     query = list_query(function="charge", status="failed", app="shop's")
-    assert "WorkflowType NOT IN ('adapter.events', 'adapter.gate', 'adapter.semaphore', 'adapter.registry', 'adapter.event')" in query
+    assert (
+        "WorkflowType NOT IN ('adapter.events', 'adapter.gate', 'adapter.semaphore', 'adapter.registry', 'adapter.event')"
+        in query
+    )
     assert "WorkflowType = 'charge'" in query
     assert "ExecutionStatus = 'Failed'" in query
     assert "WorkflowId STARTS_WITH 'shop\\'s:'" in query
