@@ -194,16 +194,10 @@ async def run_workers(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run one worker per app until ``stop`` is set (or the task is cancelled)."""
-    workers = [Worker(client, app, settings) for app in apps]
     for app in apps:
         app.set_temporal_client(client)
     stop = stop or asyncio.Event()
-    runs = [asyncio.create_task(worker.run()) for worker in workers]
-    try:
-        waiter = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait([waiter, *runs], return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            if task is not waiter and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-    finally:
-        await asyncio.gather(*(worker.shutdown() for worker in workers), return_exceptions=True)
+    async with contextlib.AsyncExitStack() as stack:
+        for app in apps:
+            await stack.enter_async_context(Worker(client, app, settings))
+        await stop.wait()

@@ -200,7 +200,7 @@ async def test_runs_carry_search_attributes_and_list_by_function(client: Client)
         return await ctx.step.run("s", lambda: 1)
 
     async with running(client, app):
-        assert await app.uses_search_attributes(client)
+        assert await app._uses_search_attributes(client)
         await app.send({"name": "tag/me", "id": "t-1"})
         await client.get_workflow_handle(f"{app.app_id}:tagged:t-1").result()
     query = f"InngestFunctionId = 'tagged' AND InngestAppId = '{app.app_id}' AND InngestEventName = 'tag/me'"

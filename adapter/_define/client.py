@@ -14,7 +14,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapter._define.config import Backoff, FunctionConfig, TriggerEvent
 from adapter._define.event import Event, prepare_events
-from adapter._define.expressions import matches
 from adapter._define.function import Function, Handler, build_config, check_handler
 from adapter._errors import ConfigError, EventValidationError, SendError
 from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, json_size
@@ -244,7 +243,7 @@ class Inngest:
             raise result[0]
         return [e.id for e in prepared]
 
-    async def send_as(
+    async def _send_as(
         self,
         client: Client,
         events: EventInput,
@@ -261,7 +260,7 @@ class Inngest:
         await self._dispatch(client, prepared, retry)
         return [e.id for e in prepared]
 
-    def check_ids(self, events: list[Event]) -> None:
+    def _check_ids(self, events: list[Event]) -> None:
         """Refuse events whose names would make workflow ids longer than Temporal allows."""
         for i, event in enumerate(events):
             if (
@@ -276,7 +275,7 @@ class Inngest:
 
     def _prepare(self, events: EventInput, *, allow_reserved: bool = False) -> list[Event]:
         prepared = prepare_events(events, allow_reserved=allow_reserved)
-        self.check_ids(prepared)
+        self._check_ids(prepared)
         for i, event in enumerate(prepared):
             size = json_size(event.model_dump())
             if size > self.payload_limit:
@@ -287,19 +286,7 @@ class Inngest:
                 )
         return prepared
 
-    def functions_for(self, event_name: str, event: Event | None = None) -> list[Function]:
-        """Functions with an event trigger on ``event_name`` (whose ``if`` holds for ``event``)."""
-        data = None if event is None else event.model_dump(exclude_none=True)
-        return [
-            fn
-            for fn in self._functions.values()
-            if any(
-                t.event == event_name and (data is None or matches(t.expression, event=data))
-                for t in fn.config.event_triggers
-            )
-        ]
-
-    async def uses_search_attributes(self, client: Client) -> bool:
+    async def _uses_search_attributes(self, client: Client) -> bool:
         """Whether runs get our search attributes (checked once against the namespace)."""
         if self._search_attributes_ok is None:
             try:
@@ -308,7 +295,7 @@ class Inngest:
                 self._search_attributes_ok = False
         return self._search_attributes_ok
 
-    def search_attributes_registered(self, registered: bool) -> None:
+    def _search_attributes_registered(self, registered: bool) -> None:
         """Tell the client whether the namespace has the search attributes (the worker knows)."""
         if self.search_attributes is None:
             self._search_attributes_ok = registered
@@ -331,7 +318,7 @@ class Inngest:
                     client,
                     table,
                     events,
-                    tagged=await self.uses_search_attributes(client),
+                    tagged=await self._uses_search_attributes(client),
                     hubs=self.event_hub,
                 )
                 return

@@ -170,7 +170,7 @@ class EventAPI:
             return
         sender = self.apps[0]
         try:
-            await sender.send_as(await sender.temporal(), events, retry=SEND_RETRY)
+            await sender._send_as(await sender.temporal(), events, retry=SEND_RETRY)
         except Exception as exc:
             raise _failure(exc) from exc
 

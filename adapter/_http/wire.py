@@ -234,7 +234,7 @@ def parse_events(
     try:
         events = prepare_events(raws[0] if single else raws)
         for app in apps:
-            app.check_ids(events)
+            app._check_ids(events)
     except EventValidationError as exc:
         raise EventAPIError(400, f"event {exc}" if single else str(exc)) from None
     except RecursionError:

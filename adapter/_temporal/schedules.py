@@ -115,7 +115,7 @@ async def sync_schedules(client: Client, inngest: Inngest) -> SyncReport:
     """Create, update or delete the app's schedules so that they match its functions."""
     report = SyncReport()
     desired = desired_schedules(inngest)
-    tagged = await inngest.uses_search_attributes(client)
+    tagged = await inngest._uses_search_attributes(client)
     for sid, (fn, trigger) in desired.items():
         schedule, signature = build_schedule(inngest, fn, trigger, tagged=tagged)
         handle = client.get_schedule_handle(sid)

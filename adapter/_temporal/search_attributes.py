@@ -89,5 +89,5 @@ async def prepare_namespace(client: Client, apps: list[Any]) -> bool:
             str(exc).splitlines()[0],
         )
     for app in apps:
-        app.search_attributes_registered(ok)
+        app._search_attributes_registered(ok)
     return ok

@@ -9,6 +9,7 @@ from typing import Any
 from adapter._define.client import Inngest
 from adapter._define.discovery import discover
 from adapter._define.function import Function
+from adapter._protocol import run_id
 from adapter._temporal.connect import connect
 from adapter.cli.options import Subparsers, add_functions, add_temporal
 from adapter.testing import RunResult, Timeout, run
@@ -143,7 +144,7 @@ async def _live(fn: Function, event: dict[str, Any] | None, args: argparse.Names
         raise ValueError(f"{fn.id} belongs to no Inngest client; --live sends through one")
     app.set_temporal_client(client)
     [event_id] = await app.send(event)
-    workflow_id = f"{fn.app_id}:{fn.id}:{event_id}"
+    workflow_id = run_id(fn.app_id, fn.id, event_id)
     print(f"started {workflow_id} on {client.service_client.config.target_host}; following it...")
     handle = client.get_workflow_handle(workflow_id)
     try:
