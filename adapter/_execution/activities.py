@@ -98,7 +98,7 @@ class FunctionActivities:
         """Send events (lifecycle events such as inngest/function.failed) within an app."""
         if inp["app_id"] != self._app.app_id:
             return []
-        return await self._app.send_as(activity.client(), inp["events"], internal=True)
+        return await self._app._send_as(activity.client(), inp["events"], internal=True)
 
     @activity.defn(name=ActivityName.SIGNAL_WITH_START)
     async def signal_with_start(self, inp: SignalWithStart) -> None:
