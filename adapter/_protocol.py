@@ -57,6 +57,7 @@ class Signal(StrEnum):
     # hub
     SUBSCRIBE = "subscribe"
     UNSUBSCRIBE = "unsubscribe"
+    YIELD = "adapter.yield"  # sent by a hub to a workflow that never exists (hub.py)
     # semaphore
     ACQUIRE = "acquire"
     RELEASE = "release"
@@ -68,6 +69,9 @@ class Query(StrEnum):
     """Query names."""
 
     RUN_STATE = "__adapter_state"
+    # hub
+    HUB_SUBSCRIBED = "__adapter_subscribed"
+    HUB_STATS = "__adapter_hub_stats"
 
 
 class LifecycleEvent(StrEnum):
@@ -116,8 +120,54 @@ def gate_id(app_id: str, function_id: str, key: str) -> str:
 
 
 def hub_id(app_id: str, event_name: str) -> str:
-    """The event hub of one event name, where waits and cancels listen."""
+    """The per-app hub id senders used before hubs were namespace-wide and sharded.
+
+    A hub started under such an id relays each event to its shard (hub.py), so senders
+    not yet updated are still heard; new senders use :func:`hub_shard_for_event`.
+    """
     return f"{app_id}:events:{event_name}"
+
+
+HUB_SHARDS = 4
+"""How many hub workflows share one event name, by default. Every sender and every
+subscriber of a namespace must use the same count: an event goes to one shard (by its
+id), a subscription to all of them."""
+
+HUB_PREFIX = "adapter:hub:"
+_HUB_NAME_BYTES = 256  # longer names are cut and suffixed with their digest (id limit)
+
+
+def _hub_name_part(event_name: str) -> str:
+    raw = event_name.encode("utf-8", "surrogatepass")
+    if len(raw) <= _HUB_NAME_BYTES:
+        return event_name
+    cut = raw[:_HUB_NAME_BYTES].decode("utf-8", "ignore")
+    return f"{cut}~{digest(event_name)}"
+
+
+def hub_shard_ids(event_name: str, shards: int = HUB_SHARDS) -> list[str]:
+    """The hub workflows of one event name, namespace-wide: ``adapter:hub:<name>:<i>``.
+
+    A name over 256 bytes is cut there and suffixed with ``~<digest>``, so that every id
+    stays well under Temporal's MAX_WORKFLOW_ID_BYTES.
+    """
+    if not 1 <= shards <= 256:
+        raise ValueError(f"hub shards must be between 1 and 256, got {shards}")
+    name = _hub_name_part(event_name)
+    return [f"{HUB_PREFIX}{name}:{i}" for i in range(shards)]
+
+
+def hub_shard_index(event_id: str, shards: int = HUB_SHARDS) -> int:
+    """The shard an event id belongs to: a stable hash (SHA-1), the same in every process."""
+    if not 1 <= shards <= 256:
+        raise ValueError(f"hub shards must be between 1 and 256, got {shards}")
+    raw = hashlib.sha1(event_id.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(raw[:8], "big") % shards
+
+
+def hub_shard_for_event(event_name: str, event_id: str, shards: int = HUB_SHARDS) -> str:
+    """The one hub shard an event is signalled to (the same id always goes to the same one)."""
+    return hub_shard_ids(event_name, shards)[hub_shard_index(event_id, shards)]
 
 
 def semaphore_id(app_id: str, scope: str, key: str) -> str:
@@ -229,6 +279,7 @@ class RunOptions(TypedDict, total=False):
     priority: str | None
     first_step: str | None
     search_attributes: bool
+    hub_shards: int
 
 
 class RunInput(TypedDict):
@@ -259,14 +310,21 @@ class StepTask(TypedDict):
 
 
 class HubEvent(TypedDict):
-    """An event handed to a hub, with the time it was sent (ms)."""
+    """An event handed to a hub, with the time it was sent (ms).
+
+    ``partial``: the event was over the hub's per-event cap and ``event`` holds only its
+    id, name, ts and small data fields (see adapter/_workflows/hub_events.py).
+    """
 
     event: dict[str, Any]
     sent_ms: int
+    partial: NotRequired[bool]
 
 
 # A run waiting on (``wait``) or cancellable by (``cancel``) events of one name; the
-# functional form because ``if`` (a CEL condition) is a Python keyword.
+# functional form because ``if`` (a CEL condition) is a Python keyword. ``if`` reads only
+# ``async`` (the candidate): the run filled in its trigger's ``event.*`` values before
+# subscribing. ``trigger`` appears only in subscriptions recorded by older runs.
 Subscription = TypedDict(
     "Subscription",
     {
@@ -276,16 +334,28 @@ Subscription = TypedDict(
         "expires_ms": int | None,
         "if": str | None,
         "run": str,
-        "trigger": dict[str, Any],
+        "trigger": NotRequired[dict[str, Any]],
     },
 )
 
 
+def subscription_key(sub: Subscription) -> str:
+    """The key a hub stores a subscription under: subscribing twice is a no-op."""
+    return f"{sub['run']}|{sub['kind']}|{sub['step_id']}"
+
+
+class Unsubscribe(TypedDict):
+    """Drop one subscription (the ``unsubscribe`` signal also takes a run id: all of its)."""
+
+    key: str
+
+
 class WaitedPayload(TypedDict):
-    """The hub's answer to a ``wait`` subscription."""
+    """The hub's answer to a ``wait`` subscription (``partial``: see :class:`HubEvent`)."""
 
     step_id: str
     event: dict[str, Any]
+    partial: NotRequired[bool]
 
 
 class CancelledPayload(TypedDict):
@@ -315,8 +385,21 @@ class GateInput(TypedDict):
     state: NotRequired[dict[str, Any]]
 
 
+class HeldProbe(TypedDict):
+    """A query that says whether a workflow already holds what we would signal it."""
+
+    query: str
+    arg: Any
+
+
 class SignalWithStart(TypedDict):
-    """The orchestrator's request to signal a workflow, starting it if needed."""
+    """The orchestrator's request to signal a workflow, starting it if needed.
+
+    ``ids``: signal these workflows (concurrently, the same way) instead of ``id`` alone.
+    ``unless``: skip a running workflow whose query answers true. ``only_running``: do not
+    start a workflow that is not running (skip it). The activity returns the ids it
+    signalled.
+    """
 
     workflow: str
     id: str
@@ -324,6 +407,9 @@ class SignalWithStart(TypedDict):
     signal: str
     arg: Any
     start: Any
+    ids: NotRequired[list[str]]
+    unless: NotRequired[HeldProbe]
+    only_running: NotRequired[bool]
 
 
 class SendRequest(TypedDict):

@@ -7,10 +7,13 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
+from temporalio.common import QueryRejectCondition
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+from temporalio.service import RPCError, RPCStatusCode
 
 from adapter._define.client import Inngest
 from adapter._define.event import Event
@@ -26,6 +29,8 @@ from adapter._execution.executor import execute
 from adapter._execution.payloads import check_size
 from adapter._execution.state import RUN_STATES
 from adapter._protocol import ActivityName, Query, SendRequest, SignalWithStart, StepTask
+
+_PROBE_TIMEOUT = timedelta(seconds=5)
 
 
 def to_application_error(error: BaseException, step_id: str | None = None) -> ApplicationError:
@@ -101,19 +106,51 @@ class FunctionActivities:
         return await self._app._send_as(activity.client(), inp["events"], internal=True)
 
     @activity.defn(name=ActivityName.SIGNAL_WITH_START)
-    async def signal_with_start(self, inp: SignalWithStart) -> None:
-        """Signal a coordinating workflow (hub, semaphore), starting it if needed.
+    async def signal_with_start(self, inp: SignalWithStart) -> list[str]:
+        """Signal coordinating workflows (hubs, semaphores), starting them if needed.
 
-        Workflows cannot signal-with-start; this local activity does it for them.
+        Workflows cannot signal-with-start; this local activity does it for them. With
+        ``ids`` it signals all of them concurrently (a subscription to every hub shard);
+        ``unless`` skips a running workflow whose query says it holds the argument already
+        (a waiting run's periodic check); ``only_running`` never starts one (unsubscribe).
+        Returns the ids it signalled.
         """
-        await activity.client().start_workflow(
-            inp["workflow"],
-            inp["start"],
-            id=inp["id"],
-            task_queue=inp["task_queue"],
-            start_signal=inp["signal"],
-            start_signal_args=[inp["arg"]],
-        )
+        client = activity.client()
+        ids = inp.get("ids") or [inp["id"]]
+
+        async def one(workflow_id: str) -> bool:
+            handle = client.get_workflow_handle(workflow_id)
+            probe = inp.get("unless")
+            if probe is not None:
+                with contextlib.suppress(Exception):  # not running, not answering: signal
+                    held = await handle.query(
+                        probe["query"],
+                        probe["arg"],
+                        reject_condition=QueryRejectCondition.NOT_OPEN,
+                        rpc_timeout=_PROBE_TIMEOUT,
+                    )
+                    if held is True:
+                        return False
+            if inp.get("only_running"):
+                try:
+                    await handle.signal(inp["signal"], inp["arg"])
+                except RPCError as err:
+                    if err.status == RPCStatusCode.NOT_FOUND:
+                        return False  # not running: nothing to tell it
+                    raise
+                return True
+            await client.start_workflow(
+                inp["workflow"],
+                inp["start"],
+                id=workflow_id,
+                task_queue=inp["task_queue"],
+                start_signal=inp["signal"],
+                start_signal_args=[inp["arg"]],
+            )
+            return True
+
+        done = await asyncio.gather(*(one(w) for w in ids))
+        return [w for w, signalled in zip(ids, done, strict=True) if signalled]
 
     async def _call(self, inp: StepTask) -> dict[str, Any]:
         run = _RunIds.of(activity.info())

@@ -1,130 +1,244 @@
-"""The event hub: one workflow per app and event name that pairs events with waiters.
+"""The event hub: namespace-wide, sharded workflows that pair events with waiting runs.
 
 ``wait_for_event`` and ``cancel`` must see every matching event sent after their
 window opened, however close the two are. Visibility queries are eventually
-consistent, so instead every event of a name is also signalled to that name's hub,
-and every waiting run subscribes there. The hub keeps a short look-back buffer, so
-an event that arrives a moment before the subscription (but after the window
-opened) still matches; an event sent before the window opened never does.
+consistent, so instead every event is also signalled to a hub, and every waiting run
+subscribes there. The hub keeps a short look-back buffer, so an event that arrives a
+moment before the subscription (but after the window opened) still matches; an event
+sent before the window opened never does.
 
-Windows compare send times (the sender's clock, ms) with the moment the step
-before the wait finished (the worker's clock): on one machine, or with clocks kept
-in sync by NTP, that is exact to the millisecond.
+Hubs belong to the namespace, not to an app: events of one name, whoever sent them, go
+to the hubs ``adapter:hub:<name>:<i>`` (``HUB_SHARDS`` of them, on the shared task
+queue). An event goes to one shard (a stable hash of its id); a subscription goes to
+every shard, and the run takes the first match and unsubscribes from all.
+
+Each shard's state is a :class:`~adapter._workflows.hub_state.HubState`: bounded in
+bytes, matched under a work budget per workflow task, and carried across continue-as-new, which the hub does when Temporal
+suggests it or its history passes ``CONTINUE_AT_EVENTS`` / ``CONTINUE_AT_BYTES`` (far
+below the 51,200 events / 50 MB at which Temporal terminates a workflow).
+
+A hub started under an old per-app id (``<app>:events:<name>``, by a sender that
+predates sharding) is a relay: it forwards each event to its shard and holds nothing.
+
+**Yielding.** When the budget is spent the hub ends its workflow task and goes on in the
+next, so no task comes near Temporal's 2 s deadlock detector. It ends the task with a
+signal to a workflow that never exists (``<hub id>:yield``): the server refuses it at
+once and hands the hub a new task (16 ms here). A 10 ms durable timer would do the same
+in ~1 s, since Temporal fires timers on a one-second grain — measured: 1,004 ms per
+yield, which held a busy hub to ~5 % of a CPU. Both cost five history events.
+
+Windows compare send times (the sender's clock, ms) with the moment the window opened
+(the worker's clock): on one machine, or with clocks kept in sync by NTP, that is exact
+to the millisecond.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
-from adapter._define.expressions import matches
-from adapter._protocol import HubEvent, Signal, Subscription, WorkflowName
+from adapter._protocol import (
+    HUB_PREFIX,
+    HUB_SHARDS,
+    SHARED_TASK_QUEUE,
+    ActivityName,
+    CancelledPayload,
+    HubEvent,
+    Query,
+    Signal,
+    SignalWithStart,
+    Subscription,
+    WaitedPayload,
+    WorkflowName,
+    hub_shard_for_event,
+)
+from adapter._workflows.calls import LOCAL_TIMEOUT
+from adapter._workflows.clock import now_ms
+from adapter._workflows.hub_events import hub_event
+from adapter._workflows.hub_match import MATCH_BUDGET, Match
+from adapter._workflows.hub_state import LOOKBACK_MS, HubState
 
-LOOKBACK = timedelta(minutes=10)
-_CONTINUE_AFTER_EVENTS = 2_000
-
-
-def _matches(sub: Subscription, item: HubEvent) -> bool:
-    sent = item["sent_ms"]
-    if sent < sub["window_ms"]:
-        return False
-    expires = sub.get("expires_ms")
-    if expires is not None and sent > expires:
-        return False
-    return matches(sub.get("if"), event=sub.get("trigger") or {}, **{"async": item["event"]})
+LOOKBACK = timedelta(milliseconds=LOOKBACK_MS)
+YIELD_SUFFIX = ":yield"  # hub ids end with a shard number: no workflow has this id
+MIN_WAKE = timedelta(minutes=1)
+CONTINUE_AT_EVENTS = 10_000
+CONTINUE_AT_BYTES = 4 * 1024 * 1024
 
 
 @workflow.defn(name=WorkflowName.HUB, sandboxed=False)
 class EventHub:
-    """Buffers recent events of one name and delivers them to subscribed runs."""
+    """Buffers recent events of one name (one shard) and delivers them to subscribed runs."""
 
-    def __init__(self) -> None:
-        self._buffer: list[HubEvent] = []
-        self._subs: dict[str, Subscription] = {}
-        self._inbox: list[tuple[Signal, Any]] = []
+    @workflow.init
+    def __init__(self, state: dict[str, Any]) -> None:
+        """Restore the state carried across continue-as-new (``{}`` for a new hub)."""
+        self._state = HubState.from_state(state, now_ms())
+        self._signals = 0  # signals handled: wakes the loop (continue-as-new checks)
+        self._sending: set[asyncio.Future[None]] = set()  # signals to runs in flight
+        self._reported = (self._state.missed, self._state.refused)
+        self._relay = not workflow.info().workflow_id.startswith(HUB_PREFIX)
+        self._outbox: list[HubEvent] = []
 
     @workflow.signal(name=Signal.EVENT)
     def event(self, item: HubEvent) -> None:
         """An event was sent: ``{"event": {...}, "sent_ms": ...}``."""
-        self._inbox.append((Signal.EVENT, item))
+        self._signals += 1
+        if self._relay:
+            self._outbox.append(item)
+            return
+        try:
+            self._state.add_event(item, now_ms())
+        except (KeyError, TypeError, ValueError) as exc:
+            workflow.logger.warning("hub ignored a malformed event: %s", exc)
 
     @workflow.signal(name=Signal.SUBSCRIBE)
     def subscribe(self, sub: Subscription) -> None:
         """A run waits (``kind="wait"``) or may be cancelled (``kind="cancel"``)."""
-        self._inbox.append((Signal.SUBSCRIBE, sub))
+        self._signals += 1
+        try:
+            self._state.add_subscription(sub, now_ms())
+        except (KeyError, TypeError, ValueError) as exc:
+            workflow.logger.warning("hub ignored a malformed subscription: %s", exc)
 
     @workflow.signal(name=Signal.UNSUBSCRIBE)
-    def unsubscribe(self, run_id: str) -> None:
-        """A run ended or stopped waiting: drop its subscriptions."""
-        self._inbox.append((Signal.UNSUBSCRIBE, run_id))
+    def unsubscribe(self, what: str | dict[str, Any]) -> None:
+        """A run ended (its id: drop all its subscriptions) or a wait ended (``{"key": ...}``)."""
+        self._signals += 1
+        if isinstance(what, str):
+            self._state.remove_run(what)
+        elif isinstance(what, dict) and isinstance(what.get("key"), str):
+            self._state.remove_key(what["key"])
+
+    @workflow.query(name=Query.HUB_SUBSCRIBED)
+    def subscribed(self, key: str) -> bool:
+        """Whether the subscription ``key`` is held (a waiting run's periodic check)."""
+        return self._state.holds(key)
+
+    @workflow.query(name=Query.HUB_STATS)
+    def stats(self) -> dict[str, int]:
+        """Counts: subscriptions, buffered events and bytes, pending work, missed, refused."""
+        return self._state.stats()
 
     @workflow.run
     async def run(self, state: dict[str, Any]) -> None:
-        """Process signals until idle; continue as new when history grows."""
-        self._buffer = list(state.get("buffer", []))
-        self._subs = dict(state.get("subs", {}))
-        handled = 0
+        """Match under the budget; idle out; continue as new before history grows large."""
+        if self._relay:
+            await self._forward()
+            return
         while True:
-            idle_for = LOOKBACK if not self._subs else None
-            try:
-                await workflow.wait_condition(lambda: bool(self._inbox), timeout=idle_for)
-            except TimeoutError:
-                self._prune()
-                if not self._inbox and not self._subs and not self._buffer:
-                    return
-                continue
-            while self._inbox:
-                kind, item = self._inbox.pop(0)
-                handled += 1
-                if kind is Signal.EVENT:
-                    await self._on_event(item)
-                elif kind is Signal.SUBSCRIBE:
-                    await self._on_subscribe(item)
-                else:
-                    self._subs = {k: s for k, s in self._subs.items() if s["run"] != item}
-            self._prune()
-            if handled >= _CONTINUE_AFTER_EVENTS and not self._inbox:
+            self._state.prune(now_ms())
+            for match in self._state.work(MATCH_BUDGET):
+                self._deliver(match)
+            self._report()
+            if self._should_continue():
+                await workflow.wait_condition(lambda: not self._sending)
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new({"buffer": self._buffer, "subs": self._subs})
+                workflow.continue_as_new(self._state.to_state())
+            if self._state.has_work():
+                await self._yield()  # the budget is spent: end this task, go on in the next
+                continue
+            seen = self._signals
 
-    def _prune(self) -> None:
-        now_ms = int(workflow.now().timestamp() * 1000)
-        horizon = now_ms - int(LOOKBACK.total_seconds() * 1000)
-        self._buffer = [b for b in self._buffer if b["sent_ms"] >= horizon]
-        self._subs = {
-            k: s
-            for k, s in self._subs.items()
-            if (expires := s.get("expires_ms")) is None or expires >= now_ms - 60_000
-        }
+            def woken(seen: int = seen) -> bool:
+                return self._signals != seen or self._state.has_work()
 
-    async def _on_event(self, item: HubEvent) -> None:
-        event_id = item["event"].get("id")
-        if event_id and any(b["event"].get("id") == event_id for b in self._buffer):
-            return  # the same event again (a retried send): already delivered
-        self._buffer.append(item)
-        for key, sub in list(self._subs.items()):
-            if key in self._subs and _matches(sub, item):
-                await self._deliver(key, sub, item)
+            if not self._state.subs:
+                try:
+                    await workflow.wait_condition(woken, timeout=LOOKBACK)
+                except TimeoutError:
+                    self._state.prune(now_ms(), force=True)
+                    if self._state.idle() and not self._sending and self._signals == seen:
+                        return
+                continue
+            try:
+                await workflow.wait_condition(woken, timeout=self._wake_in())
+            except TimeoutError:
+                self._state.prune(now_ms(), force=True)
 
-    async def _on_subscribe(self, sub: Subscription) -> None:
-        key = f"{sub['run']}|{sub['kind']}|{sub['step_id']}"
-        for item in sorted(self._buffer, key=lambda b: b["sent_ms"]):
-            if _matches(sub, item):
-                await self._deliver(key, sub, item)
+    async def _forward(self) -> None:
+        """A relay: hand each event to its shard (old senders still signal per-app ids)."""
+        while True:
+            try:
+                await workflow.wait_condition(lambda: bool(self._outbox), timeout=LOOKBACK)
+            except TimeoutError:
                 return
-        self._subs[key] = sub
+            batch, self._outbox = self._outbox, []
+            await asyncio.gather(*(self._forward_one(item) for item in batch))
+            if self._should_continue() and not self._outbox:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new({})
 
-    async def _deliver(self, key: str, sub: Subscription, item: HubEvent) -> None:
-        self._subs.pop(key, None)
-        run = workflow.get_external_workflow_handle(sub["run"])
+    async def _forward_one(self, item: HubEvent) -> None:
+        event = item["event"]
+        request: SignalWithStart = {
+            "workflow": WorkflowName.HUB,
+            "id": hub_shard_for_event(str(event.get("name")), str(event.get("id")), HUB_SHARDS),
+            "task_queue": SHARED_TASK_QUEUE,
+            "signal": Signal.EVENT,
+            "arg": hub_event(event, item["sent_ms"]),
+            "start": {},
+        }
+        await workflow.execute_local_activity(
+            ActivityName.SIGNAL_WITH_START,
+            request,
+            start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
+        )
+
+    async def _yield(self) -> None:
+        """End this workflow task and get the next at once: a signal the server refuses."""
+        nobody = workflow.get_external_workflow_handle(workflow.info().workflow_id + YIELD_SUFFIX)
+        with contextlib.suppress(ApplicationError):  # "not found", as intended
+            await nobody.signal(Signal.YIELD)
+
+    def _wake_in(self) -> timedelta:
+        """Until the next subscription expires (at least a minute, at most the look-back)."""
+        expiry = self._state.next_expiry_ms()
+        if expiry is None:
+            return LOOKBACK
+        return min(max(timedelta(milliseconds=expiry - now_ms()), MIN_WAKE), LOOKBACK)
+
+    def _should_continue(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= CONTINUE_AT_EVENTS
+            or info.get_current_history_size() >= CONTINUE_AT_BYTES
+        )
+
+    def _report(self) -> None:
+        now = (self._state.missed, self._state.refused)
+        if now != self._reported:
+            workflow.logger.warning(
+                "hub %s over its bounds: %d events left the buffer unmatched, %d "
+                "subscriptions refused (so far)",
+                workflow.info().workflow_id,
+                *now,
+            )
+            self._reported = now
+
+    def _deliver(self, match: Match) -> None:
+        task = asyncio.ensure_future(self._signal_run(match))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _signal_run(self, match: Match) -> None:
+        run = workflow.get_external_workflow_handle(match.run)
         try:
-            if sub["kind"] == "wait":
-                await run.signal(Signal.WAITED, {"step_id": sub["step_id"], "event": item["event"]})
+            if match.kind == "wait":
+                waited: WaitedPayload = {"step_id": match.step_id, "event": match.event}
+                if match.partial:
+                    waited["partial"] = True
+                await run.signal(Signal.WAITED, waited)
             else:
-                self._subs = {k: s for k, s in self._subs.items() if s["run"] != sub["run"]}
-                await run.signal(Signal.CANCELLED, {"event": item["event"]})
+                cancelled: CancelledPayload = {"event": match.event}
+                await run.signal(Signal.CANCELLED, cancelled)
                 await run.cancel()
         except Exception:
-            workflow.logger.info("run %s has ended; dropped its subscription", sub["run"])
+            workflow.logger.info("run %s has ended; dropped its subscription", match.run)

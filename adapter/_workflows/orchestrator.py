@@ -26,22 +26,20 @@ from temporalio.exceptions import (
 from adapter._errors import FATAL_ERROR_NAMES
 from adapter._execution.state import RUN_STATES
 from adapter._protocol import (
+    HUB_SHARDS,
     ActivityName,
     LifecycleEvent,
     Query,
     RunInput,
     Signal,
     StepTask,
-    Subscription,
-    WorkflowName,
-    hub_id,
     invoke_child_id,
     lifecycle_event_id,
     run_input,
     step_event_id,
 )
 from adapter._temporal.search_attributes import run_search_attributes
-from adapter._workflows.calls import LOCAL_TIMEOUT, signal_with_start
+from adapter._workflows.calls import LOCAL_TIMEOUT
 from adapter._workflows.clock import now_ms
 from adapter._workflows.cron_event import cron_event
 from adapter._workflows.failures import (
@@ -52,6 +50,7 @@ from adapter._workflows.failures import (
 )
 from adapter._workflows.priority import run_priority
 from adapter._workflows.slots import ConcurrencySlots
+from adapter._workflows.subscriptions import HubSubscriptions
 
 
 @workflow.defn(dynamic=True, sandboxed=False)
@@ -105,7 +104,14 @@ class FunctionRun:
         self._app_id: str = inp["app_id"]
         self._task_queue = info.task_queue
         self._policy = retry_policy(self._opts)
-        self._window_ms = int(info.start_time.timestamp() * 1000)
+        # The window opens when the run started, not at its first workflow task: an
+        # event sent between the two still counts.
+        self._window_ms = int(info.workflow_start_time.timestamp() * 1000)
+        self._subscriptions = HubSubscriptions(
+            info.workflow_id,
+            shards=int(self._opts.get("hub_shards") or HUB_SHARDS),
+            waited=self._waited,
+        )
         self._slots = ConcurrencySlots(
             app_id=self._app_id,
             function_id=self._fn_id,
@@ -191,23 +197,25 @@ class FunctionRun:
             workflow.logger.warning("could not send %s for %s", name, info.workflow_id)
 
     async def _unsubscribe(self) -> None:
-        hubs, self._hubs = self._hubs, set()
-        for hub in sorted(hubs):
-            with contextlib.suppress(Exception):
-                await workflow.get_external_workflow_handle(hub).signal(
-                    Signal.UNSUBSCRIBE, workflow.info().workflow_id
-                )
+        self._hubs = set()
+        with contextlib.suppress(Exception):  # e.g. the worker is evicting this run
+            await self._subscriptions.close()
 
     async def _main(self) -> Any:
-        for rule in self._opts.get("cancel") or []:
-            timeout = rule.get("timeout")
-            await self._subscribe(
-                rule["event"],
-                kind="cancel",
-                step_id=rule["event"],
-                expires_ms=None if timeout is None else self._window_ms + int(timeout * 1000),
-                condition=rule.get("if"),
+        await asyncio.gather(
+            *(
+                self._subscribe(
+                    rule["event"],
+                    kind="cancel",
+                    step_id=rule["event"],
+                    expires_ms=None
+                    if rule.get("timeout") is None
+                    else self._window_ms + int(rule["timeout"] * 1000),
+                    condition=rule.get("if"),
+                )
+                for rule in self._opts.get("cancel") or []
             )
+        )
         # A handler whose first statement is a step with a literal id: schedule that
         # step at once instead of calling the handler to find it (adapter/_define/first_step.py).
         hint = self._opts.get("first_step")
@@ -360,7 +368,7 @@ class FunctionRun:
         return {"data": None}
 
     async def _wait(self, step_id: str, opts: dict[str, Any]) -> dict[str, Any]:
-        await self._subscribe(
+        key = await self._subscribe(
             opts["event"],
             kind="wait",
             step_id=step_id,
@@ -373,6 +381,8 @@ class FunctionRun:
             )
         except TimeoutError:
             return {"data": None}
+        finally:
+            self._subscriptions.done(key)  # the first shard's match wins; leave the others
         return {"data": self._waited[step_id]}
 
     async def _subscribe(
@@ -383,19 +393,19 @@ class FunctionRun:
         step_id: str,
         expires_ms: int | None,
         condition: str | None,
-    ) -> None:
-        hub = hub_id(self._app_id, event_name)
-        self._hubs.add(hub)
-        sub: Subscription = {
-            "kind": kind,
-            "step_id": step_id,
-            "window_ms": self._window_ms,
-            "expires_ms": expires_ms,
-            "if": condition,
-            "run": workflow.info().workflow_id,
-            "trigger": self._events[0],
-        }
-        await signal_with_start(self._task_queue, WorkflowName.HUB, hub, Signal.SUBSCRIBE, sub)
+    ) -> str:
+        """Subscribe at every shard of the event's hub (adapter/_workflows/subscriptions.py)."""
+        key = await self._subscriptions.subscribe(
+            event_name,
+            kind=kind,
+            step_id=step_id,
+            window_ms=self._window_ms,
+            expires_ms=expires_ms,
+            condition=condition,
+            trigger=self._events[0],
+        )
+        self._hubs |= self._subscriptions.hubs
+        return key
 
     async def _invoke(self, step_id: str, opts: dict[str, Any]) -> dict[str, Any]:
         info = workflow.info()
