@@ -31,18 +31,18 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from adapter._define.event import Event
 from adapter._define.expressions import evaluate_key
-from adapter._define.routes import Route, RouteTable, Waiter
+from adapter._define.routes import Route, RouteTable
 from adapter._protocol import (
+    HUB_SHARDS,
     SHARED_TASK_QUEUE,
     EventOutcome,
     EventRecordInput,
     GateInput,
-    HubEvent,
     Signal,
     WorkflowName,
     event_record_id,
     gate_id,
-    hub_id,
+    hub_shard_for_event,
     idempotency_run_id,
     run_id,
     run_input,
@@ -50,6 +50,7 @@ from adapter._protocol import (
     singleton_run_id,
 )
 from adapter._temporal.search_attributes import event_search_attributes, run_search_attributes
+from adapter._workflows.hub_events import hub_event
 
 IDEMPOTENCY_PERIOD = timedelta(hours=24)
 START_CONCURRENCY = 64  # Temporal calls in flight per send
@@ -94,9 +95,9 @@ async def dispatch(
             continue
         outcome: EventOutcome = {"runs": [], "gated": [], "matched": 0}
         plan.outcomes[event.id] = outcome
-        for waiter in table.waiters_of(event.name) if hubs else []:
-            key = hub_id(waiter.app_id, event.name)
-            plan.add(key, _bind(publish, client, waiter, data, plan.sent_ms))
+        if hubs and table.waiters_of(event.name):
+            # Hubs need no delivery order: one job per event keeps them concurrent.
+            plan.add(f"hub:{event.id}", _bind(publish, client, data, plan.sent_ms))
         for route in table.for_event(event.name, data):
             outcome["matched"] += 1
             gate = function_gate_id(route, data)
@@ -161,16 +162,18 @@ def _opts(route: Route, tagged: bool) -> dict[str, Any]:
     return {**route.run_opts, "search_attributes": tagged}
 
 
-async def publish(client: Client, waiter: Waiter, data: dict[str, Any], sent_ms: int) -> None:
-    """Hand the event to its name's hub, where waiting and cancellable runs listen."""
-    item: HubEvent = {"event": data, "sent_ms": sent_ms}
+async def publish(client: Client, data: dict[str, Any], sent_ms: int) -> None:
+    """Hand the event to one shard of its name's hub, where waits and cancels listen.
+
+    Large events go as their partial form (:func:`adapter._workflows.hub_events.hub_event`).
+    """
     await client.start_workflow(
         WorkflowName.HUB,
         {},
-        id=hub_id(waiter.app_id, data["name"]),
-        task_queue=waiter.task_queue,
+        id=hub_shard_for_event(data["name"], data["id"], HUB_SHARDS),
+        task_queue=SHARED_TASK_QUEUE,
         start_signal=Signal.EVENT,
-        start_signal_args=[item],
+        start_signal_args=[hub_event(data, sent_ms)],
     )
 
 
