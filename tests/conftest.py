@@ -16,7 +16,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from adapter._temporal.devserver import FAST_DISPATCH_FLAGS, temporal_cli
+from adapter._temporal.devserver import local_environment
 from adapter._temporal.search_attributes import ALL_KEYS
 
 KINDS = ("unit", "integration", "faults", "browser")
@@ -50,12 +50,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """The session's Temporal dev server (with our search attributes), on free ports."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        dev_server_extra_args=FAST_DISPATCH_FLAGS,
-        search_attributes=ALL_KEYS,
-        ui=False,
-    )
+    env = await local_environment(ALL_KEYS)
     try:
         yield env
     finally:

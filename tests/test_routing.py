@@ -20,11 +20,10 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.testing import WorkflowEnvironment
 
 from adapter import Inngest, SendError
 from adapter._protocol import event_record_id, registry_id, run_id
-from adapter._temporal.devserver import FAST_DISPATCH_FLAGS, free_port, temporal_cli
+from adapter._temporal.devserver import free_port, local_environment
 from adapter._temporal.search_attributes import ALL_KEYS
 from tests.helpers import (
     adapter_env,
@@ -195,12 +194,7 @@ async def test_a_function_deployed_later_is_reached_and_a_removed_one_is_not(
 @pytest.fixture
 async def empty_namespace() -> AsyncIterator[Client]:
     """A dev server of its own: no app has registered there yet."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        dev_server_extra_args=FAST_DISPATCH_FLAGS,
-        search_attributes=ALL_KEYS,
-        ui=False,
-    )
+    env = await local_environment(ALL_KEYS)
     try:
         yield env.client
     finally:

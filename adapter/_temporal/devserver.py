@@ -8,7 +8,12 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from temporalio.common import SearchAttributeKey
+from temporalio.testing import WorkflowEnvironment
 
 # The stock dev server paces dispatch at ~50 ms once a burst of ~20 is spent;
 # these lift the pacing (TEMPORAL-NOTES / DESIGN.md). Tests and benchmarks use them too.
@@ -146,3 +151,15 @@ def _port_busy(ip: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex((ip, port)) == 0
+
+
+async def local_environment(
+    search_attributes: Sequence[SearchAttributeKey[Any]] = (),
+) -> WorkflowEnvironment:
+    """A throwaway dev server on free ports (tests, benchmarks), with the fast-dispatch flags."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        dev_server_extra_args=FAST_DISPATCH_FLAGS,
+        search_attributes=search_attributes,
+        ui=False,
+    )
