@@ -118,32 +118,21 @@ def registration(app: App) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Waiter:
-    """An app whose runs may wait or cancel on events: its hubs must see them."""
-
-    app_id: str
-    task_queue: str
-    names: frozenset[str] | None  # None: any name
-
-    def waits_on(self, name: str) -> bool:
-        """Whether this app's runs may wait or cancel on ``name``."""
-        return self.names is None or name in self.names
-
-
-@dataclass(frozen=True)
 class RouteTable:
     """Every registration of the namespace, as one sender's routing table."""
 
     apps: tuple[str, ...]
     routes: tuple[Route, ...]
-    waiters: tuple[Waiter, ...]
+    waited: frozenset[str]  # names some app's runs wait or cancel on
+    waits_any: bool  # some app may wait on any name (a non-literal wait_for_event)
 
     @classmethod
     def of(cls, registrations: Sequence[dict[str, Any]]) -> RouteTable:
         """Build the table from registrations (memo values)."""
         apps: list[str] = []
         routes: list[Route] = []
-        waiters: list[Waiter] = []
+        waited: set[str] = set()
+        waits_any = False
         for reg in registrations:
             if reg.get("v") != REGISTRATION_VERSION:
                 continue
@@ -151,9 +140,11 @@ class RouteTable:
             apps.append(app_id)
             routes.extend(Route.from_wire(app_id, queue, f) for f in reg["functions"])
             waits = reg.get("waits")
-            if waits is None or waits:
-                waiters.append(Waiter(app_id, queue, None if waits is None else frozenset(waits)))
-        return cls(tuple(sorted(apps)), tuple(routes), tuple(waiters))
+            if waits is None:
+                waits_any = True
+            else:
+                waited.update(waits)
+        return cls(tuple(sorted(apps)), tuple(routes), frozenset(waited), waits_any)
 
     @property
     def empty(self) -> bool:
@@ -164,6 +155,6 @@ class RouteTable:
         """The functions an event triggers."""
         return [r for r in self.routes if r.matches(name, event)]
 
-    def waiters_of(self, name: str) -> list[Waiter]:
-        """The apps whose runs may wait or cancel on events of ``name``."""
-        return [w for w in self.waiters if w.waits_on(name)]
+    def waited_on(self, name: str) -> bool:
+        """Whether runs may wait or cancel on events of ``name`` (so its hub must see them)."""
+        return self.waits_any or name in self.waited

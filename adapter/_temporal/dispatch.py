@@ -95,7 +95,7 @@ async def dispatch(
             continue
         outcome: EventOutcome = {"runs": [], "gated": [], "matched": 0}
         plan.outcomes[event.id] = outcome
-        if hubs and table.waiters_of(event.name):
+        if hubs and table.waited_on(event.name):
             # Hubs need no delivery order: one job per event keeps them concurrent.
             plan.add(f"hub:{event.id}", _bind(publish, client, data, plan.sent_ms))
         for route in table.for_event(event.name, data):

@@ -40,25 +40,22 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from adapter._protocol import (
     HUB_PREFIX,
     HUB_SHARDS,
     SHARED_TASK_QUEUE,
-    ActivityName,
     CancelledPayload,
     HubEvent,
     Query,
     Signal,
-    SignalWithStart,
     Subscription,
     WaitedPayload,
     WorkflowName,
     hub_shard_for_event,
 )
-from adapter._workflows.calls import LOCAL_TIMEOUT
+from adapter._workflows.calls import signal_with_start
 from adapter._workflows.clock import now_ms
 from adapter._workflows.hub_events import hub_event
 from adapter._workflows.hub_match import MATCH_BUDGET, Match
@@ -176,19 +173,12 @@ class EventHub:
 
     async def _forward_one(self, item: HubEvent) -> None:
         event = item["event"]
-        request: SignalWithStart = {
-            "workflow": WorkflowName.HUB,
-            "id": hub_shard_for_event(str(event.get("name")), str(event.get("id")), HUB_SHARDS),
-            "task_queue": SHARED_TASK_QUEUE,
-            "signal": Signal.EVENT,
-            "arg": hub_event(event, item["sent_ms"]),
-            "start": {},
-        }
-        await workflow.execute_local_activity(
-            ActivityName.SIGNAL_WITH_START,
-            request,
-            start_to_close_timeout=LOCAL_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
+        await signal_with_start(
+            SHARED_TASK_QUEUE,
+            WorkflowName.HUB,
+            hub_shard_for_event(str(event.get("name")), str(event.get("id")), HUB_SHARDS),
+            Signal.EVENT,
+            hub_event(event, item["sent_ms"]),
         )
 
     async def _yield(self) -> None:
