@@ -9,7 +9,7 @@ same limits (``WorkerSettings()``), on separate task queues.
    ``step.run`` starts (``time.perf_counter`` recorded in the body). Raw: before
    ``client.start_workflow`` until the workflow's first activity starts. Runs one at a
    time, each awaited to the end before the next; variants alternate. Target: adapter
-   p50 and p95 ≤ 1.2 × raw. A diagnostic variant sends with ``event_hub=False``.
+   p50 and p95 ≤ 1.2 × raw.
 2. **Sustained events/s, 3 steps per run.** N events at once: through ``send`` (batches
    of 100, concurrently), through the HTTP Event API (``EventServer`` on a real socket +
    httpx, 10 concurrent POSTs), and raw (N ``start_workflow`` calls, 64 at a time, as
@@ -174,11 +174,13 @@ async def nap(ctx: Context) -> int:
     return int(n)
 
 
-def define_app(client: Client, *, event_hub: bool, rounds: int) -> Inngest:
-    """Functions: ``first`` (latency), ``tp-<variant>-<round>`` (throughput), ``nap``."""
-    app = Inngest(
-        app_id=f"bench-{uuid.uuid4().hex[:8]}", temporal_client=client, event_hub=event_hub
-    )
+def define_app(client: Client, *, rounds: int) -> Inngest:
+    """Functions: ``first`` (latency), ``tp-<variant>-<round>`` (throughput), ``nap``.
+
+    Routing is namespace-wide, so one benchmark process defines one app: a second app
+    with the same triggers would start a second run of every event.
+    """
+    app = Inngest(app_id=f"bench-{uuid.uuid4().hex[:8]}", temporal_client=client)
     app.create_function(id="first", event="bench/first")(first_step)
     for variant in ("send", "http"):
         for r in range(rounds):
@@ -387,7 +389,7 @@ async def memory_child(variant: str, address: str, runs: int) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:8]
     adapter = variant.startswith("adapter")
     if adapter:
-        app = define_app(client, event_hub=variant == "adapter", rounds=0)
+        app = define_app(client, rounds=0)
         worker: Worker | TemporalWorker = Worker(client, app, settings)
     else:
         queue = f"{RAW_QUEUE}-mem-{tag}"
@@ -476,12 +478,10 @@ async def bench(args: argparse.Namespace) -> None:
     async with dev_server(ALL_KEYS) as env:
         client = env.client
         settings = WorkerSettings()
-        app = define_app(client, event_hub=True, rounds=args.rounds)
-        quiet = define_app(client, event_hub=False, rounds=args.rounds)
+        app = define_app(client, rounds=args.rounds)
         api = create_app([app], event_keys={KEY})
         async with (
             Worker(client, app, settings),
-            Worker(client, quiet, settings),
             raw_tp_worker(client, settings),
             EventServer(api, port=0) as server,
         ):
@@ -491,7 +491,6 @@ async def bench(args: argparse.Namespace) -> None:
                 {
                     "adapter": adapter_latency(client, app),
                     "raw": raw_latency(client),
-                    "adapter, event_hub=False": adapter_latency(client, quiet),
                 },
                 args.samples,
                 args.warmup,
@@ -499,18 +498,16 @@ async def bench(args: argparse.Namespace) -> None:
             server_ms = {name: await server_side_ms(client, got) for name, got in lat.items()}
             out += latency_table(lat, server_ms)
             # 2. throughput
-            tps: dict[str, list[Throughput]] = {"send": [], "http": [], "raw": [], "quiet": []}
+            tps: dict[str, list[Throughput]] = {"send": [], "http": [], "raw": []}
             for r in range(args.rounds):
-                order = ["raw", "send", "http", "quiet"]
-                order = order[r % 4 :] + order[: r % 4]
+                order = ["raw", "send", "http"]
+                order = order[r % 3 :] + order[: r % 3]
                 for name in order:
                     log(f"throughput round {r + 1}/{args.rounds}: {name}, {args.events} events ...")
                     if name == "raw":
                         result = await throughput_raw(client, f"bench-tp-{r}-", args.events)
                     elif name == "send":
                         result = await throughput_send(client, app, f"tp-send-{r}", args.events)
-                    elif name == "quiet":
-                        result = await throughput_send(client, quiet, f"tp-send-{r}", args.events)
                     else:
                         result = await throughput_http(
                             client, app, server.url, f"tp-http-{r}", args.events
@@ -524,7 +521,7 @@ async def bench(args: argparse.Namespace) -> None:
         # 3. memory, each variant in its own process
         address = client.service_client.config.target_host
         mem = []
-        for variant in ("raw", "adapter", "adapter, event_hub=False"):
+        for variant in ("raw", "adapter"):
             log(f"memory: {variant}, {args.memory_runs} sleeping runs in a child process ...")
             mem.append(run_memory_child(variant, address, args.memory_runs))
             log(f"  {mem[-1]}")
@@ -569,7 +566,6 @@ def throughput_table(tps: dict[str, list[Throughput]]) -> list[str]:
         "send": "adapter, `send` (batches of 100)",
         "http": f"adapter, HTTP Event API ({HTTP_REQUESTS} concurrent POSTs)",
         "raw": f"raw temporalio, start_workflow ({START_CONCURRENCY} at a time)",
-        "quiet": "adapter, `send`, event_hub=False (diagnostic)",
     }
     raw = statistics.median(t.per_second for t in tps["raw"])
     lines = [
@@ -577,7 +573,7 @@ def throughput_table(tps: dict[str, list[Throughput]]) -> list[str]:
         "| events/s per round | / raw |",
         "|---|---:|---:|---:|---:|---|---:|",
     ]
-    for name in ("send", "http", "raw", "quiet"):
+    for name in ("send", "http", "raw"):
         results = tps[name]
         rate = statistics.median(t.per_second for t in results)
         lines.append(
@@ -619,7 +615,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="20 samples, 100 events, 1 round")
     parser.add_argument(
         "--memory-child",
-        choices=["adapter", "adapter, event_hub=False", "raw"],
+        choices=["adapter", "raw"],
         help=argparse.SUPPRESS,
     )
     parser.add_argument("--address", help=argparse.SUPPRESS)

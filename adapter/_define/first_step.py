@@ -1,8 +1,8 @@
 """The id of a handler's first step, when its source makes it certain.
 
 A run's orchestrator otherwise learns the first step by calling the handler once
-(a local activity) before it can schedule anything. When the handler's first
-statement is ``ctx.step.run("literal-id", ...)`` (awaited, assigned or returned),
+(a local activity) before it can schedule anything. When the first thing the handler
+awaits is ``ctx.step.run("literal-id", ...)`` (after plain statements at most),
 that step is the first step of every run, so the orchestrator schedules it at once.
 If the handler does something else after all (its source changed at run time, or
 it raised first), the step's activity reports that and the orchestrator falls back
@@ -17,9 +17,17 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+SIMPLE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)
+
 
 def first_step_id(handler: Callable[..., Any]) -> str | None:
-    """The literal id of the handler's first ``step.run``, if it is its first statement."""
+    """The literal id of the handler's first ``step.run``, when its source makes it certain.
+
+    Plain statements (assignments, expressions, no ``await``) may come first; the first
+    statement that awaits must await exactly once, and that must be
+    ``<...>.step.run("literal-id", ...)``, possibly inside a call such as
+    ``str(await ctx.step.run(...))``. Control flow before it means no hint.
+    """
     try:
         source = textwrap.dedent(inspect.getsource(handler))
         tree = ast.parse(source)
@@ -30,19 +38,34 @@ def first_step_id(handler: Callable[..., Any]) -> str | None:
     )
     if func is None or func.name != getattr(handler, "__name__", None):
         return None
-    body = list(func.body)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:]  # the docstring
-    if not body:
-        return None
-    first = body[0]
-    value = (
-        first.value
-        if isinstance(first, ast.Expr | ast.Assign | ast.AnnAssign | ast.Return)
-        else None
-    )
-    if isinstance(value, ast.Await):
-        value = value.value
+    for statement in func.body:
+        if not isinstance(statement, SIMPLE_STATEMENTS):
+            return None
+        suspending = _suspending_calls(statement, sync=isinstance(func, ast.FunctionDef))
+        if not suspending:
+            continue  # the docstring, or plain code before the first step
+        if len(suspending) > 1:
+            return None
+        return _literal_step_run_id(suspending[0])
+    return None
+
+
+def _suspending_calls(statement: ast.stmt, *, sync: bool) -> list[ast.expr]:
+    """What may start a step: the awaited expressions, or in a sync handler the step calls."""
+    if not sync:
+        return [n.value for n in ast.walk(statement) if isinstance(n, ast.Await)]
+    return [
+        n
+        for n in ast.walk(statement)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and isinstance(n.func.value, ast.Attribute)
+        and n.func.value.attr == "step"
+    ]
+
+
+def _literal_step_run_id(value: ast.expr) -> str | None:
+    """``"id"`` when ``value`` is ``<...>.step.run("id", ...)``."""
     if not isinstance(value, ast.Call):
         return None
     callee = value.func

@@ -1,0 +1,75 @@
+"""Which handlers get a first-step hint (the step scheduled without calling the handler)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from adapter._define.first_step import first_step_id
+
+pytestmark = pytest.mark.unit
+
+
+async def wrapped(ctx: Any) -> str:
+    return str(await ctx.step.run("inside-a-call", len, "x"))
+
+
+async def after_plain_statements(ctx: Any) -> Any:
+    """Docstring."""
+    user = ctx.event.data["user"]
+    name: str = user["name"]
+    return await ctx.step.run("greet", len, name)
+
+
+async def two_awaits(ctx: Any) -> Any:
+    return (await ctx.step.run("a", len, "x"), await ctx.step.run("b", len, "y"))
+
+
+async def control_flow_first(ctx: Any) -> Any:
+    if ctx.event.data.get("skip"):
+        return None
+    return await ctx.step.run("later", len, "x")
+
+
+async def sleep_first(ctx: Any) -> Any:
+    await ctx.step.sleep("nap", "1s")
+    return await ctx.step.run("after", len, "x")
+
+
+async def computed_id(ctx: Any) -> Any:
+    return await ctx.step.run(f"id-{ctx.event.id}", len, "x")
+
+
+async def other_await_first(ctx: Any) -> Any:
+    value = await ctx.helper()
+    return await ctx.step.run("then", len, value)
+
+
+def sync_handler(ctx: Any) -> Any:
+    data = ctx.event.data
+    return ctx.step.run("sync-first", len, data)
+
+
+def sync_two_steps(ctx: Any) -> Any:
+    return [ctx.step.run("a", len, "x"), ctx.step.run("b", len, "y")]
+
+
+@pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        (wrapped, "inside-a-call"),
+        (after_plain_statements, "greet"),
+        (two_awaits, None),
+        (control_flow_first, None),
+        (sleep_first, None),
+        (computed_id, None),
+        (other_await_first, None),
+        (sync_handler, "sync-first"),
+        (sync_two_steps, None),
+    ],
+)
+def test_the_hint_is_the_first_awaited_step_run_when_the_source_makes_it_certain(
+    handler: Any, expected: str | None
+) -> None:
+    assert first_step_id(handler) == expected
