@@ -425,6 +425,9 @@ class EventOutcome(TypedDict):
     runs: list[str]  # workflow ids of the runs it started (or found already started)
     gated: list[dict[str, str]]  # {"function": ..., "gate": gate workflow id}
     matched: int  # functions whose trigger matched
+    # {"function", "run", "by"}: a run of another event (singleton, idempotency key) held it
+    absorbed: NotRequired[list[dict[str, str]]]
+    duplicate: NotRequired[bool]  # its id was accepted before with other data: not delivered
 
 
 class EventRecordInput(TypedDict):

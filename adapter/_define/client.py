@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -15,10 +16,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapter._define.config import Backoff, FunctionConfig, TriggerEvent
 from adapter._define.event import Event, prepare_events
 from adapter._define.function import Function, Handler, build_config, check_handler
-from adapter._errors import ConfigError, EventValidationError, SendError
+from adapter._errors import ConfigError, DuplicateFunctionError, EventValidationError, SendError
 from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, json_size
 from adapter._protocol import (
     MAX_WORKFLOW_ID_BYTES,
+    EventOutcome,
     LifecycleEvent,
     hub_id,
 )
@@ -28,6 +30,7 @@ from adapter._temporal.registry import REGISTRY
 from adapter._temporal.search_attributes import missing_search_attributes
 
 EventInput = Event | Mapping[str, Any] | Sequence[Event | Mapping[str, Any]]
+_log = logging.getLogger("adapter.send")
 TRANSIENT = frozenset(
     {
         RPCStatusCode.UNAVAILABLE,
@@ -155,9 +158,11 @@ class Inngest:
         if on_failure is not None:
             check_handler(on_failure, config.id)
         if config.id in self._functions:
-            raise ConfigError(
+            raise DuplicateFunctionError(
                 f"create_function(id={config.id!r}): app {self.app_id!r} already has a function "
-                "with this id; function ids must be unique within an app"
+                "with this id; function ids must be unique within an app",
+                config.id,
+                self._functions[config.id],
             )
         fn = Function(self, config, handler)
         self._functions[config.id] = fn
@@ -256,9 +261,21 @@ class Inngest:
         ``retry`` replaces ``send_retry`` (the Event API retries briefly: its clients
         retry themselves).
         """
+        ids, _ = await self._send_reporting(client, events, internal=internal, retry=retry)
+        return ids
+
+    async def _send_reporting(
+        self,
+        client: Client,
+        events: EventInput,
+        *,
+        internal: bool = False,
+        retry: timedelta | None = None,
+    ) -> tuple[list[str], list[str]]:
+        """As :meth:`_send_as`, and the ids that were duplicates (accepted before, other data)."""
         prepared = self._prepare(events, allow_reserved=internal)
-        await self._dispatch(client, prepared, retry)
-        return [e.id for e in prepared]
+        duplicates = await self._dispatch(client, prepared, retry)
+        return [e.id for e in prepared], duplicates
 
     def _check_ids(self, events: list[Event]) -> None:
         """Refuse events whose names would make workflow ids longer than Temporal allows."""
@@ -302,31 +319,42 @@ class Inngest:
 
     async def _dispatch(
         self, client: Client, events: list[Event], retry: timedelta | None = None
-    ) -> None:
+    ) -> list[str]:
         """Route events by the namespace's registrations (see :mod:`adapter._temporal.dispatch`).
 
         Transient Temporal errors are retried with the same event ids (Temporal dedupes
         them) for ``send_retry``; after that :class:`SendError` says which events may
-        already have been accepted.
+        already have been accepted. Returns the ids that were duplicates: accepted
+        before with other data, so not delivered again (each logged as a warning).
         """
         deadline = time.monotonic() + (retry or self.send_retry).total_seconds()
         delay = 0.2
         while True:
             try:
                 table = await REGISTRY.table(client, self.registry_ttl.total_seconds())
-                await dispatch(
+                outcomes = await dispatch(
                     client,
                     table,
                     events,
                     tagged=await self._uses_search_attributes(client),
                     hubs=self.event_hub,
                 )
-                return
+                return self._duplicates(outcomes)
             except (RPCError, RuntimeError) as err:
                 if not _transient(err) or time.monotonic() + delay > deadline:
                     raise SendError.of(client, events, err) from err
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+    def _duplicates(self, outcomes: dict[str, EventOutcome]) -> list[str]:
+        duplicates = [i for i, outcome in outcomes.items() if outcome.get("duplicate")]
+        for event_id in duplicates:
+            _log.warning(
+                "event id %r was accepted before with other data: this event is a duplicate "
+                "and was not delivered (send it with a new id)",
+                event_id,
+            )
+        return duplicates
 
 
 def _transient(error: BaseException) -> bool:

@@ -106,7 +106,7 @@ class EventAPI:
                 max_event_bytes=self.max_event_bytes,
                 apps=self.apps,
             )
-            await self.dispatch(events)
+            duplicates = await self.dispatch(events)
         except EventAPIError as exc:
             if exc.status >= 500:
                 log.error("event API: %s %s", exc.status, exc.message)
@@ -120,7 +120,7 @@ class EventAPI:
             ", ".join(f"{e.name} ({e.id})" for e in events[:5])
             + (" ..." if len(events) > 5 else ""),
         )
-        return self._answer(200, ids)
+        return self._answer(200, ids, duplicates=duplicates)
 
     async def missing_key(self, request: Request) -> Response:
         """``POST /e/`` without a key: 401, as in Inngest."""
@@ -164,23 +164,37 @@ class EventAPI:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def dispatch(self, events: list[Event]) -> None:
-        """Send the events (routed by the namespace's registrations); EventAPIError on failure."""
+    async def dispatch(self, events: list[Event]) -> list[str]:
+        """Send the events (routed by the namespace's registrations); EventAPIError on failure.
+
+        Returns the ids that were duplicates (accepted before with other data).
+        """
         if not events:
-            return
+            return []
         sender = self.apps[0]
         try:
-            await sender._send_as(await sender.temporal(), events, retry=SEND_RETRY)
+            _, duplicates = await sender._send_reporting(
+                await sender.temporal(), events, retry=SEND_RETRY
+            )
         except Exception as exc:
             raise _failure(exc) from exc
+        return duplicates
 
     def _headers(self) -> dict[str, str]:
         return {"x-inngest-server-kind": self.settings.server_kind}
 
-    def _answer(self, status: int, ids: list[str], error: str | None = None) -> Response:
-        return JSONResponse(
-            answer_body(status, ids, error), status_code=status, headers=self._headers()
-        )
+    def _answer(
+        self,
+        status: int,
+        ids: list[str],
+        error: str | None = None,
+        *,
+        duplicates: list[str] | None = None,
+    ) -> Response:
+        body = answer_body(status, ids, error)
+        if duplicates:
+            body["duplicates"] = duplicates  # not in Inngest's answer: only when there are some
+        return JSONResponse(body, status_code=status, headers=self._headers())
 
 
 def _failure(exc: BaseException) -> EventAPIError:

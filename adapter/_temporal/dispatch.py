@@ -13,12 +13,17 @@ never from the functions the sending process happens to import. For each event:
 
 Deliveries to one hub or one gate keep the events' order (a debounce keeps the
 last, a batch starts with the first); the rest run concurrently.
+
+An event id is delivered once. A run id that exists already means the event was
+sent before (the same event again: nothing to do), or that its id was reused with
+other data (a duplicate: reported, not delivered), or that a run of another event
+holds the singleton or idempotency key (the event was absorbed: it gets a record
+saying so). Gates and hubs drop ids they have seen; records are unique per id.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +33,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from adapter._define.event import Event
 from adapter._define.expressions import evaluate_key
@@ -70,6 +76,11 @@ class _Plan:
     def add(self, key: str, job: Job) -> None:
         self.ordered.setdefault(key, []).append(job)
 
+    def duplicate(self, event_id: str) -> None:
+        """Mark an event whose id was accepted before with other data."""
+        outcome = self.outcomes.setdefault(event_id, {"runs": [], "gated": [], "matched": 0})
+        outcome["duplicate"] = True
+
 
 async def dispatch(
     client: Client,
@@ -88,10 +99,11 @@ async def dispatch(
     for routing from a record, which exists already.
     """
     plan = _Plan(tagged=tagged, sent_ms=int(time.time() * 1000))
+    matched: list[dict[str, Any]] = []  # events whose record depends on their runs' fate
     for event in events:
         data = event.model_dump(exclude_none=True)
         if table is None or table.empty:
-            plan.add(f"record:{event.id}", _bind(record, client, data, plan.sent_ms, None, tagged))
+            plan.add(f"record:{event.id}", _bind(record, client, data, plan, None))
             continue
         outcome: EventOutcome = {"runs": [], "gated": [], "matched": 0}
         plan.outcomes[event.id] = outcome
@@ -108,16 +120,24 @@ async def dispatch(
                 workflow_id = trigger_id(route, data)
                 outcome["runs"].append(workflow_id)
                 plan.add(
-                    f"run:{workflow_id}", _bind(trigger, client, route, workflow_id, data, tagged)
+                    f"run:{workflow_id}",
+                    _bind(trigger, client, route, workflow_id, data, plan),
                 )
-        if records and (not outcome["runs"] or not tagged):
-            # The runs carry the event (and its id as a search attribute); an event
-            # without one needs its own record.
-            plan.add(
-                f"record:{event.id}",
-                _bind(record, client, data, plan.sent_ms, outcome, tagged),
-            )
+        if not records:
+            continue
+        if outcome["matched"]:
+            matched.append(data)
+        else:
+            plan.add(f"record:{event.id}", _bind(record, client, data, plan, outcome))
     await _run(plan)
+    # The runs carry the event (and its id as a search attribute); an event that
+    # started none (gated, absorbed) needs its own record, a duplicate none at all.
+    after = _Plan(tagged=tagged, sent_ms=plan.sent_ms, outcomes=plan.outcomes)
+    for data in matched:
+        outcome = plan.outcomes[data["id"]]
+        if not outcome.get("duplicate") and (not outcome["runs"] or not tagged):
+            after.add(f"record:{data['id']}", _bind(record, client, data, after, outcome))
+    await _run(after)
     return plan.outcomes
 
 
@@ -178,25 +198,25 @@ async def publish(client: Client, data: dict[str, Any], sent_ms: int) -> None:
 
 
 async def record(
-    client: Client,
-    data: dict[str, Any],
-    sent_ms: int,
-    outcome: EventOutcome | None,
-    tagged: bool,
+    client: Client, data: dict[str, Any], plan: _Plan, outcome: EventOutcome | None
 ) -> None:
     """Record an event that started no run directly (once per event id)."""
-    inp: EventRecordInput = {"event": data, "sent_ms": sent_ms, "outcome": outcome}
-    with contextlib.suppress(WorkflowAlreadyStartedError):  # recorded already (a resend)
+    inp: EventRecordInput = {"event": data, "sent_ms": plan.sent_ms, "outcome": outcome}
+    try:
         await client.start_workflow(
             WorkflowName.EVENT,
             inp,
             id=event_record_id(data["id"]),
             task_queue=SHARED_TASK_QUEUE,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             static_summary=f"event {data['name']}",
-            search_attributes=event_search_attributes(data) if tagged else None,
+            search_attributes=event_search_attributes(data) if plan.tagged else None,
         )
+    except WorkflowAlreadyStartedError as err:  # recorded already: a resend, or a duplicate
+        earlier = await started_event(client, event_record_id(data["id"]), err.run_id)
+        if earlier is not None and not same_event(earlier, data):
+            plan.duplicate(data["id"])
 
 
 async def signal_gate(
@@ -222,13 +242,14 @@ async def signal_gate(
 
 
 async def trigger(
-    client: Client, route: Route, workflow_id: str, data: dict[str, Any], tagged: bool
+    client: Client, route: Route, workflow_id: str, data: dict[str, Any], plan: _Plan
 ) -> None:
-    """Start the run an event triggers (nothing if that run id already ran or runs)."""
+    """Start the run an event triggers; learn why when that run id exists already."""
+    tagged = plan.tagged
     options: dict[str, Any] = {
         "id": workflow_id,
         "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+        "id_conflict_policy": WorkflowIDConflictPolicy.FAIL,
     }
     if route.singleton is not None:
         options["id_reuse_policy"] = WorkflowIDReusePolicy.ALLOW_DUPLICATE
@@ -244,9 +265,56 @@ async def trigger(
             static_summary=run_summary(route.function_id, data["name"]),
             **options,
         )
-    except WorkflowAlreadyStartedError:
-        if route.idempotency is not None and route.singleton is None:
-            await _restart_after_idempotency_period(client, route, data, options, tagged)
+        return
+    except WorkflowAlreadyStartedError as err:
+        existing_run = err.run_id
+    if (
+        route.idempotency is not None
+        and route.singleton is None
+        and await _restart_after_idempotency_period(client, route, data, options, tagged)
+    ):
+        return
+    earlier = await started_event(client, workflow_id, existing_run)
+    if earlier is None or same_event(earlier, data):
+        return  # the same event again (a resend, a retried send): its run exists
+    outcome = plan.outcomes[data["id"]]
+    outcome["runs"].remove(workflow_id)
+    if earlier.get("id") == data["id"]:
+        plan.duplicate(data["id"])
+    else:
+        absorbed = {"function": route.function_id, "run": workflow_id, "by": str(earlier["id"])}
+        outcome.setdefault("absorbed", []).append(absorbed)
+
+
+def same_event(earlier: dict[str, Any], data: dict[str, Any]) -> bool:
+    """Whether two events with one id are the same event (name and data; not ``ts``)."""
+    return bool(
+        earlier.get("id") == data.get("id")
+        and earlier.get("name") == data.get("name")
+        and earlier.get("data", {}) == data.get("data", {})
+    )
+
+
+async def started_event(
+    client: Client, workflow_id: str, workflow_run_id: str | None
+) -> dict[str, Any] | None:
+    """The event a run or a record was started with (None if it cannot be read)."""
+    try:
+        handle = client.get_workflow_handle(workflow_id, run_id=workflow_run_id)
+        async for history_event in handle.fetch_history_events(page_size=1):
+            payloads = history_event.workflow_execution_started_event_attributes.input.payloads
+            [inp] = await client.data_converter.decode(payloads[:1])
+            break
+        else:
+            return None
+    except (RPCError, ValueError):
+        return None
+    if isinstance(inp, dict) and isinstance(inp.get("event"), dict):
+        return dict(inp["event"])
+    events = inp.get("events") if isinstance(inp, dict) else None
+    if isinstance(events, list) and events and isinstance(events[0], dict):
+        return dict(events[0])
+    return None
 
 
 async def _restart_after_idempotency_period(
@@ -255,15 +323,21 @@ async def _restart_after_idempotency_period(
     data: dict[str, Any],
     options: dict[str, Any],
     tagged: bool,
-) -> None:
-    """Idempotency keys hold for 24 hours (as in Inngest), then a new run may start."""
+) -> bool:
+    """Idempotency keys hold for 24 hours (as in Inngest), then a new run may start.
+
+    Returns whether this event started one.
+    """
     desc = await client.get_workflow_handle(options["id"]).describe()
     if desc.close_time is None or desc.start_time > datetime.now(UTC) - IDEMPOTENCY_PERIOD:
-        return
-    with contextlib.suppress(WorkflowAlreadyStartedError):
+        return False
+    try:
         await client.start_workflow(
             route.function_id,
             run_input(route.app_id, [data], _opts(route, tagged)),
             task_queue=route.task_queue,
             **{**options, "id_reuse_policy": WorkflowIDReusePolicy.ALLOW_DUPLICATE},
         )
+    except WorkflowAlreadyStartedError:
+        return False
+    return True
