@@ -52,6 +52,7 @@ class Signal(StrEnum):
     PERMIT = "adapter.permit"
     WAITED = "adapter.wait"
     CANCELLED = "adapter.cancelled"
+    WAKE = "adapter.wake"  # end a step.sleep early (adapter wake)
     # hub and gate
     EVENT = "event"
     # hub

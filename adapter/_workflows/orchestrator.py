@@ -39,6 +39,7 @@ from adapter._protocol import (
     step_event_id,
 )
 from adapter._temporal.search_attributes import run_search_attributes
+from adapter._workflows.alarms import Alarms
 from adapter._workflows.calls import LOCAL_TIMEOUT
 from adapter._workflows.clock import now_ms
 from adapter._workflows.cron_event import cron_event
@@ -68,6 +69,7 @@ class FunctionRun:
         self._started = False
         self._permits: set[str] = set()  # concurrency slots granted (by signal)
         self._race_entries: dict[str, dict[str, Any]] = {}
+        self._alarms = Alarms()
 
     @workflow.query(name=Query.RUN_STATE)
     def state(self, since: int) -> dict[str, Any]:
@@ -86,6 +88,11 @@ class FunctionRun:
     def waited(self, payload: dict[str, Any]) -> None:
         """The hub matched an event to a ``wait_for_event`` step."""
         self._waited.setdefault(payload["step_id"], payload["event"])
+
+    @workflow.signal(name=Signal.WAKE)
+    def wake(self, payload: dict[str, Any]) -> None:
+        """An operator ends a sleep early (``adapter wake``)."""
+        self._alarms.wake(payload.get("step_id"))
 
     @workflow.signal(name=Signal.CANCELLED)
     def cancelled_by(self, payload: dict[str, Any]) -> None:
@@ -364,7 +371,7 @@ class FunctionRun:
         else:
             delay = float(opts["seconds"])
         if delay > 0:
-            await workflow.sleep(delay, summary=step_id)
+            await self._alarms.sleep(step_id, delay)
         return {"data": None}
 
     async def _wait(self, step_id: str, opts: dict[str, Any]) -> dict[str, Any]:
