@@ -5,6 +5,8 @@ Hierarchy::
     Exception
     ├── AdapterError                 base of everything below
     │   ├── ConfigError              bad function config or trigger (definition time)
+    │   │   └── DuplicateFunctionError   a function id defined twice in one app
+    │   ├── LoadError                a functions folder cannot be loaded (CLI exit 2)
     │   ├── EventValidationError     bad event given to send()
     │   ├── StepOutputError          a step returned a non-JSON or oversized value
     │   ├── SendError                Temporal did not take every event of a send
@@ -35,6 +37,26 @@ class AdapterError(Exception):
 
 class ConfigError(AdapterError, ValueError):
     """A function's config or trigger is invalid; the message names the field."""
+
+
+class DuplicateFunctionError(ConfigError):
+    """An app already has a function with this id; ``existing`` is that function."""
+
+    def __init__(self, message: str, fn_id: str, existing: Any) -> None:
+        super().__init__(message)
+        self.fn_id = fn_id
+        self.existing = existing
+
+
+class LoadError(AdapterError):
+    """A functions folder cannot be loaded: one line naming the file, the line and the fix.
+
+    ``details`` is the traceback of what went wrong (``--debug`` prints it).
+    """
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class EventValidationError(AdapterError, ValueError):
