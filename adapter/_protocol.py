@@ -23,6 +23,10 @@ the app that sent them."""
 
 REGISTRY_MEMO = "adapter.registry"
 """The memo key of a registration (what one app's workers serve)."""
+PAUSE_MEMO = "adapter.pause"
+"""The memo key of a paused function (an ``adapter.registry`` workflow of its own)."""
+HELD_MEMO = "adapter.held"
+"""The memo key of an event record that holds an event for paused functions."""
 
 
 class WorkflowName(StrEnum):
@@ -64,6 +68,8 @@ class Signal(StrEnum):
     RELEASE = "release"
     # registration
     RETRACT = "retract"
+    # event record
+    ROUTE = "adapter.route"  # a paused function resumed: route the held event now
 
 
 class Query(StrEnum):
@@ -206,6 +212,11 @@ def replay_run_id(original_workflow_id: str, ulid: str) -> str:
 def registry_id(app_id: str) -> str:
     """The registration of one app: what its workers serve (memo ``adapter.registry``)."""
     return f"adapter:registry:{app_id}"
+
+
+def pause_id(app_id: str, function_id: str) -> str:
+    """The pause of one function (``adapter pause``): Running while it is paused."""
+    return f"adapter:pause:{app_id}:{function_id}"
 
 
 def event_record_id(event_id: str) -> str:
@@ -429,6 +440,7 @@ class EventOutcome(TypedDict):
     # {"function", "run", "by"}: a run of another event (singleton, idempotency key) held it
     absorbed: NotRequired[list[dict[str, str]]]
     duplicate: NotRequired[bool]  # its id was accepted before with other data: not delivered
+    held: NotRequired[list[dict[str, str]]]  # {"app_id", "function"}: paused, run on resume
 
 
 class EventRecordInput(TypedDict):
@@ -437,3 +449,4 @@ class EventRecordInput(TypedDict):
     event: dict[str, Any]
     sent_ms: int
     outcome: EventOutcome | None
+    only: NotRequired[list[dict[str, str]]]  # route to these functions alone (held ones)

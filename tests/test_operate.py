@@ -14,6 +14,9 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 
 from adapter._operate.bulk_cancel import parse_when
+from adapter._operate.pause import held_records
+from adapter._protocol import event_record_id
+from adapter._temporal.registry import REGISTRY
 from tests.helpers import (
     eventually,
     make_app,
@@ -151,3 +154,48 @@ async def test_bulk_cancel_counts_first_then_cancels_what_the_filter_selects(
 
         got = await eventually(statuses, message="the three selected runs cancelled")
         assert got == {"True:CANCELED": 3, "False:RUNNING": 6}
+
+
+async def test_pause_holds_new_events_and_resume_runs_them(client: Client, tmp_path: Path) -> None:
+    app = make_app(client)
+    name = _name("pause")
+    ran: list[int] = []
+
+    @app.create_function(id="payments", event=name)
+    async def payments(ctx: Any) -> int:
+        ran.append(ctx.event.data["i"])
+        return int(ctx.event.data["i"])
+
+    async with running(client, app):
+        paused = await run_adapter_async(
+            "pause", "payments", "--note", "incident 42", "--json", client=client, cwd=tmp_path
+        )
+        assert paused.returncode == 0, paused.stderr
+        assert json.loads(paused.stdout)["app_id"] == app.app_id
+        listed = await run_adapter_async("paused", "--json", client=client, cwd=tmp_path)
+        [entry] = [p for p in json.loads(listed.stdout)["paused"] if p["app_id"] == app.app_id]
+        assert (entry["function_id"], entry["note"]) == ("payments", "incident 42")
+        REGISTRY.invalidate(client)
+        ids = await app.send([{"name": name, "data": {"i": i}} for i in range(3)])
+
+        async def held() -> list[str]:
+            found = await held_records(client, app.app_id, "payments")
+            return found if len(found) == 3 else []
+
+        assert sorted(await eventually(held, message="three held events")) == sorted(
+            event_record_id(i) for i in ids
+        )
+        query = f"WorkflowType = 'payments' AND TaskQueue = '{app.task_queue}'"
+        assert await wait_for_runs(client, query, 0) == []
+        resumed = await run_adapter_async(
+            "resume", "payments", "--json", client=client, cwd=tmp_path
+        )
+        assert resumed.returncode == 0, resumed.stderr
+        assert json.loads(resumed.stdout)["released"] == 3
+        runs = await wait_for_runs(client, query, 3)
+        for run in runs:
+            await client.get_workflow_handle(run.id).result()
+        again = await run_adapter_async("resume", "payments", client=client, cwd=tmp_path)
+        assert "was not paused" in again.stdout
+    assert sorted(ran) == [0, 1, 2]
+    assert {r.id for r in runs} == {f"{app.app_id}:payments:{i}" for i in ids}

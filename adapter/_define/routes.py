@@ -125,10 +125,16 @@ class RouteTable:
     routes: tuple[Route, ...]
     waited: frozenset[str]  # names some app's runs wait or cancel on
     waits_any: bool  # some app may wait on any name (a non-literal wait_for_event)
+    paused: frozenset[tuple[str, str]] = frozenset()  # (app id, function id) of paused ones
 
     @classmethod
-    def of(cls, registrations: Sequence[dict[str, Any]]) -> RouteTable:
-        """Build the table from registrations (memo values)."""
+    def of(
+        cls,
+        registrations: Sequence[dict[str, Any]],
+        *,
+        paused: Sequence[dict[str, Any]] = (),
+    ) -> RouteTable:
+        """Build the table from registrations and pauses (memo values)."""
         apps: list[str] = []
         routes: list[Route] = []
         waited: set[str] = set()
@@ -144,7 +150,8 @@ class RouteTable:
                 waits_any = True
             else:
                 waited.update(waits)
-        return cls(tuple(sorted(apps)), tuple(routes), frozenset(waited), waits_any)
+        held = frozenset((str(p.get("app_id")), str(p.get("function_id"))) for p in paused)
+        return cls(tuple(sorted(apps)), tuple(routes), frozenset(waited), waits_any, held)
 
     @property
     def empty(self) -> bool:
@@ -154,6 +161,10 @@ class RouteTable:
     def for_event(self, name: str, event: dict[str, Any]) -> list[Route]:
         """The functions an event triggers."""
         return [r for r in self.routes if r.matches(name, event)]
+
+    def is_paused(self, route: Route) -> bool:
+        """Whether ``adapter pause`` holds this function's events."""
+        return (route.app_id, route.function_id) in self.paused
 
     def waited_on(self, name: str) -> bool:
         """Whether runs may wait or cancel on events of ``name`` (so its hub must see them)."""

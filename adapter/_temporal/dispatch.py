@@ -39,6 +39,7 @@ from adapter._define.event import Event
 from adapter._define.expressions import evaluate_key
 from adapter._define.routes import Route, RouteTable
 from adapter._protocol import (
+    HELD_MEMO,
     HUB_SHARDS,
     SHARED_TASK_QUEUE,
     EventOutcome,
@@ -90,13 +91,17 @@ async def dispatch(
     tagged: bool,
     hubs: bool = True,
     records: bool = True,
+    only: set[tuple[str, str]] | None = None,
 ) -> dict[str, EventOutcome]:
     """Deliver each event; returns what happened to each, by event id.
 
     ``table`` None (or empty) means no app has registered yet: each event is
     recorded and routed by its record once one has. ``hubs=False`` skips the hubs
     (a diagnostic: then no wait or cancel sees these events). ``records=False`` is
-    for routing from a record, which exists already.
+    for routing from a record, which exists already. ``only``: route to these
+    (app id, function id) alone — a record's held event, once its function resumed.
+    A paused function's events are held: counted in the outcome's ``held``, recorded,
+    and routed by their record on resume.
     """
     plan = _Plan(tagged=tagged, sent_ms=int(time.time() * 1000))
     matched: list[dict[str, Any]] = []  # events whose record depends on their runs' fate
@@ -111,7 +116,13 @@ async def dispatch(
             # Hubs need no delivery order: one job per event keeps them concurrent.
             plan.add(f"hub:{event.id}", _bind(publish, client, data, plan.sent_ms))
         for route in table.for_event(event.name, data):
+            if only is not None and (route.app_id, route.function_id) not in only:
+                continue
             outcome["matched"] += 1
+            if table.is_paused(route):
+                held = {"app_id": route.app_id, "function": route.function_id}
+                outcome.setdefault("held", []).append(held)
+                continue
             gate = function_gate_id(route, data)
             if gate is not None:
                 outcome["gated"].append({"function": route.function_id, "gate": gate})
@@ -135,7 +146,8 @@ async def dispatch(
     after = _Plan(tagged=tagged, sent_ms=plan.sent_ms, outcomes=plan.outcomes)
     for data in matched:
         outcome = plan.outcomes[data["id"]]
-        if not outcome.get("duplicate") and (not outcome["runs"] or not tagged):
+        needed = not outcome["runs"] or not tagged or outcome.get("held")
+        if needed and not outcome.get("duplicate"):
             after.add(f"record:{data['id']}", _bind(record, client, data, after, outcome))
     await _run(after)
     return plan.outcomes
@@ -212,6 +224,7 @@ async def record(
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             static_summary=f"event {data['name']}",
             search_attributes=event_search_attributes(data) if plan.tagged else None,
+            memo=held_memo(outcome),
         )
     except WorkflowAlreadyStartedError as err:  # recorded already: a resend, or a duplicate
         earlier = await started_event(client, event_record_id(data["id"]), err.run_id)
@@ -284,6 +297,12 @@ async def trigger(
     else:
         absorbed = {"function": route.function_id, "run": workflow_id, "by": str(earlier["id"])}
         outcome.setdefault("absorbed", []).append(absorbed)
+
+
+def held_memo(outcome: EventOutcome | None) -> dict[str, Any] | None:
+    """A held event's record lists its paused functions (``adapter resume`` looks for them)."""
+    held = None if outcome is None else outcome.get("held")
+    return None if not held else {HELD_MEMO: [f"{h['app_id']}:{h['function']}" for h in held]}
 
 
 def same_event(earlier: dict[str, Any], data: dict[str, Any]) -> bool:

@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapter._define.function import App
 from adapter._define.routes import RouteTable, registration
 from adapter._protocol import (
+    PAUSE_MEMO,
     REGISTRY_MEMO,
     SHARED_TASK_QUEUE,
     Signal,
@@ -76,12 +77,25 @@ async def unregister(client: Client, app_id: str) -> bool:
 
 async def list_registrations(client: Client) -> list[dict[str, Any]]:
     """Every Running registration of the namespace (from visibility)."""
-    found: list[dict[str, Any]] = []
+    return (await list_entries(client))[0]
+
+
+async def list_entries(client: Client) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every Running registration and every paused function (one visibility listing).
+
+    A pause is an ``adapter.registry`` workflow of its own (``adapter:pause:<app>:<fn>``)
+    whose memo ``adapter.pause`` names the function: no worker needed to hold it.
+    """
+    registrations: list[dict[str, Any]] = []
+    pauses: list[dict[str, Any]] = []
     async for execution in client.list_workflows(_LIST_QUERY):
-        entry = (await execution.memo()).get(REGISTRY_MEMO)
+        memo = await execution.memo()
+        entry, pause = memo.get(REGISTRY_MEMO), memo.get(PAUSE_MEMO)
         if isinstance(entry, dict):
-            found.append(entry)
-    return found
+            registrations.append(entry)
+        elif isinstance(pause, dict):
+            pauses.append({**pause, "since": execution.start_time.isoformat()})
+    return registrations, pauses
 
 
 @dataclass
@@ -89,6 +103,7 @@ class _Copy:
     listed: dict[str, dict[str, Any]] = field(default_factory=dict)
     learned: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     forgotten: dict[str, float] = field(default_factory=dict)
+    paused: list[dict[str, Any]] = field(default_factory=list)
     loaded_at: float = float("-inf")
     table: RouteTable | None = None
 
@@ -121,18 +136,23 @@ class RegistryCache:
         copy.forgotten[app_id] = time.monotonic()
         copy.table = None
 
+    def invalidate(self, client: Client) -> None:
+        """Read the registrations again at the next send (e.g. after a pause)."""
+        self._copy(client).loaded_at = float("-inf")
+
     async def table(self, client: Client, max_age: float = DEFAULT_MAX_AGE) -> RouteTable:
         """The routing table, read again from Temporal when older than ``max_age`` seconds."""
         copy = self._copy(client)
         now = time.monotonic()
         if now - copy.loaded_at > max_age:
             try:
-                listed = await list_registrations(client)
+                listed, paused = await list_entries(client)
             except RPCError as err:
                 if err.status != RPCStatusCode.UNIMPLEMENTED:
                     raise
-                listed = []  # a server without visibility (the time-skipping test server)
+                listed, paused = [], []  # no visibility (the time-skipping test server)
             copy.listed = {entry["app_id"]: entry for entry in listed}
+            copy.paused = paused
             copy.loaded_at = now
             # What this process wrote overrides visibility only until visibility has
             # had time to show it (then a newer deploy elsewhere must win).
@@ -144,7 +164,7 @@ class RegistryCache:
             merged = {**copy.listed, **{a: entry for a, (_, entry) in copy.learned.items()}}
             for app in copy.forgotten:
                 merged.pop(app, None)
-            copy.table = RouteTable.of(list(merged.values()))
+            copy.table = RouteTable.of(list(merged.values()), paused=copy.paused)
         return copy.table
 
 

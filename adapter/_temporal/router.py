@@ -12,6 +12,7 @@ from adapter._protocol import ActivityName, EventOutcome, EventRecordInput
 from adapter._temporal.dispatch import dispatch
 from adapter._temporal.registry import REGISTRY
 from adapter._temporal.search_attributes import missing_search_attributes
+from adapter._workflows.event_record import STILL_PAUSED
 
 _TAGGED: dict[tuple[str, str], bool] = {}
 
@@ -35,6 +36,12 @@ async def route_event(inp: EventRecordInput) -> EventOutcome:
     if table.empty:
         raise ApplicationError("no app has registered yet", type="NoRegistrations")
     event = Event.model_validate(inp["event"])
+    only = {(h["app_id"], h["function"]) for h in inp.get("only") or []} or None
+    if only is not None and only & table.paused:
+        # Not retried here: the record waits for the resume (or its next look).
+        raise ApplicationError(
+            "the function is still paused", type=STILL_PAUSED, non_retryable=True
+        )
     tagged = await namespace_has_search_attributes(client)
-    outcomes = await dispatch(client, table, [event], tagged=tagged, records=False)
+    outcomes = await dispatch(client, table, [event], tagged=tagged, records=False, only=only)
     return outcomes[event.id]

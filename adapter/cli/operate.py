@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 
 from adapter._observe.errors import ObserveError, one_line, unknown_run
 from adapter._operate.bulk_cancel import Selection, cancel_runs, parse_when
+from adapter._operate.pause import list_paused, pause, resolve_function, resume
 from adapter._operate.rerun import rerun_from
 from adapter._operate.wake import wake
 from adapter._temporal.connect import connect
@@ -25,7 +26,7 @@ SHOWN = 10  # run ids a dry run prints
 
 
 def register(subparsers: Subparsers) -> None:
-    """Add ``wake``, ``rerun`` and ``cancel`` to the ``adapter`` parser."""
+    """Add ``wake``, ``rerun``, ``cancel``, ``pause``, ``resume``, ``paused`` to the parser."""
     woken = subparsers.add_parser("wake", help="end a run's step.sleep now")
     woken.add_argument("run_id", metavar="RUN_ID", help="the run's workflow id")
     woken.add_argument("--step", help="the sleeping step (default: the one sleeping now)")
@@ -48,11 +49,26 @@ def register(subparsers: Subparsers) -> None:
     cancel.add_argument("--from", dest="since", help="runs started at or after (ISO time or 2h)")
     cancel.add_argument("--to", dest="until", help="runs started at or before (ISO time or 30m)")
     cancel.add_argument("--yes", action="store_true", help="cancel them (default: only count)")
-    for parser, handler in (
+    paused = subparsers.add_parser(
+        "pause", help="hold a function's new events (kept, run on resume) and pause its crons"
+    )
+    resumed = subparsers.add_parser(
+        "resume", help="end a pause: the held events run, oldest first, and crons resume"
+    )
+    for parser in (paused, resumed):
+        parser.add_argument("function", metavar="FUNCTION", help="the function id")
+        parser.add_argument("--app", help="its app id (needed when several apps have it)")
+    paused.add_argument("--note", default="", help="why (shown in adapter paused and the UI)")
+    listing = subparsers.add_parser("paused", help="the paused functions")
+    commands = (
         (woken, wake_command),
         (rerun, rerun_command),
         (cancel, cancel_command),
-    ):
+        (paused, pause_command),
+        (resumed, resume_command),
+        (listing, paused_command),
+    )
+    for parser, handler in commands:
         add_temporal(parser)
         parser.add_argument("--json", action="store_true", help="machine-readable output")
         parser.set_defaults(handler=handler)
@@ -151,3 +167,63 @@ async def cancel_command(args: argparse.Namespace) -> int:
         )
     _print(args, text, data)
     return 1 if report.failed else 0
+
+
+async def pause_command(args: argparse.Namespace) -> int:
+    """``adapter pause FUNCTION [--app A] [--note N]``."""
+    client = await connect(args.address, args.namespace)
+    try:
+        app_id = await resolve_function(client, args.function, args.app)
+        done = await pause(client, app_id, args.function, args.note)
+    except (ObserveError, RPCError) as exc:
+        return _fail("pause", exc)
+    state = "paused" if done.changed else "was paused already"
+    _print(
+        args,
+        f"{app_id}:{args.function} {state}: its new events are kept and run on resume "
+        f"(senders see it within 5 s); {len(done.schedules)} schedule(s) paused",
+        {
+            "app_id": app_id,
+            "function": args.function,
+            "changed": done.changed,
+            "schedules": done.schedules,
+        },
+    )
+    return 0
+
+
+async def resume_command(args: argparse.Namespace) -> int:
+    """``adapter resume FUNCTION [--app A]``."""
+    client = await connect(args.address, args.namespace)
+    try:
+        app_id = await resolve_function(client, args.function, args.app)
+        done = await resume(client, app_id, args.function)
+    except (ObserveError, RPCError) as exc:
+        return _fail("resume", exc)
+    state = "resumed" if done.changed else "was not paused"
+    _print(
+        args,
+        f"{app_id}:{args.function} {state}: {done.released} held event(s) released, "
+        f"{len(done.schedules)} schedule(s) unpaused",
+        {
+            "app_id": app_id,
+            "function": args.function,
+            "changed": done.changed,
+            "released": done.released,
+            "schedules": done.schedules,
+        },
+    )
+    return 0
+
+
+async def paused_command(args: argparse.Namespace) -> int:
+    """``adapter paused``: every paused function."""
+    client = await connect(args.address, args.namespace)
+    entries = await list_paused(client)
+    lines = [
+        f"{p['app_id']}:{p['function_id']} since {p['since']}"
+        + (f" ({p['note']})" if p.get("note") else "")
+        for p in entries
+    ]
+    _print(args, "\n".join(lines) or "no function is paused", {"paused": entries})
+    return 0
