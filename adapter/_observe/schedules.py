@@ -125,6 +125,7 @@ async def schedule_info(client: Client, schedule_id: str) -> dict[str, Any]:
             if isinstance(r, ScheduleActionExecutionStartWorkflow)
         ],
         "overlap": overlap.name if overlap is not None else None,
+        "version": record.get("version"),  # the code version that wrote it (stamp, hash)
     }
 
 

@@ -1,9 +1,16 @@
-"""Cron triggers as Temporal Schedules, kept in step with the code at worker start."""
+"""Cron triggers as Temporal Schedules, kept in step with the code at worker start.
+
+Every schedule carries the :class:`~adapter._define.version.CodeVersion` that wrote it
+(in its action's memo, beside the cron text). In a rolling deploy a worker whose deploy
+stamp is lower than the newest one on its app's schedules is an older version started
+late: it creates, updates and deletes nothing, and says so in one log line.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -13,6 +20,7 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
+    ScheduleDescription,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
@@ -26,29 +34,44 @@ from adapter._define.client import Inngest
 from adapter._define.config import TriggerCron
 from adapter._define.event import CRON_EVENT
 from adapter._define.function import Function
+from adapter._define.version import CodeVersion, code_version
 from adapter._protocol import cron_run_prefix, cron_summary, run_input, schedule_id
 from adapter._temporal.search_attributes import run_search_attributes
 
 MEMO_KEY = "adapter"
+log = logging.getLogger("adapter")
 
 
 @dataclass
 class SyncReport:
-    """What a sync changed, by schedule id."""
+    """What a sync changed, by schedule id.
+
+    ``restamped``: unchanged schedules that now carry this (newer) version's stamp;
+    ``left_alone``: schedules a newer version wrote, which this sync did not touch
+    (``newer`` is that version).
+    """
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    restamped: list[str] = field(default_factory=list)
+    left_alone: list[str] = field(default_factory=list)
+    newer: CodeVersion | None = None
 
 
 def build_schedule(
-    inngest: Inngest, fn: Function, trigger: TriggerCron, *, tagged: bool = False
+    inngest: Inngest,
+    fn: Function,
+    trigger: TriggerCron,
+    *,
+    tagged: bool = False,
+    version: CodeVersion | None = None,
 ) -> tuple[Schedule, str]:
     """The Temporal Schedule for one cron trigger, and a signature of its content.
 
-    The cron text, zone and signature ride in the action's memo: describe does not
-    return cron strings, and a schedule's own memo cannot be updated.
+    The cron text, zone, signature and code version ride in the action's memo: describe
+    does not return cron strings, and a schedule's own memo cannot be updated.
     """
     spec = trigger.spec
     cron = {"cron": trigger.cron, "timezone": spec.timezone}
@@ -63,7 +86,13 @@ def build_schedule(
         inp,
         id=cron_run_prefix(inngest.app_id, fn.id),
         task_queue=inngest.task_queue,
-        memo={MEMO_KEY: {**cron, "signature": signature}},
+        memo={
+            MEMO_KEY: {
+                **cron,
+                "signature": signature,
+                "version": (version or code_version(inngest)).to_json(),
+            }
+        },
         static_summary=cron_summary(fn.id, trigger.cron),
         typed_search_attributes=run_search_attributes(
             inngest.app_id, fn.id, {"name": CRON_EVENT, "id": ""}
@@ -111,19 +140,69 @@ def desired_schedules(inngest: Inngest) -> dict[str, tuple[Function, TriggerCron
     return out
 
 
-async def sync_schedules(client: Client, inngest: Inngest) -> SyncReport:
-    """Create, update or delete the app's schedules so that they match its functions."""
+def schedule_version(client: Client, schedule: Schedule) -> CodeVersion | None:
+    """The code version that wrote a described schedule (None before versions existed)."""
+    return CodeVersion.from_json(schedule_memo(client, schedule).get("version"))
+
+
+async def _describe(client: Client, sid: str) -> ScheduleDescription | None:
+    try:
+        return await client.get_schedule_handle(sid).describe()
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return None
+
+
+async def _app_schedules(
+    client: Client, inngest: Inngest, desired: dict[str, tuple[Function, TriggerCron]]
+) -> dict[str, ScheduleDescription]:
+    """The app's schedules now: the desired ids (read directly), and the rest visibility lists."""
+    ids = list(desired)
+    prefix = f"{inngest.app_id}:"
+    async for listed in await client.list_schedules():
+        if listed.id.startswith(prefix) and listed.id not in desired:
+            ids.append(listed.id)
+    found: dict[str, ScheduleDescription] = {}
+    for sid in ids:
+        desc = await _describe(client, sid)
+        if desc is not None:
+            found[sid] = desc
+    return found
+
+
+async def sync_schedules(
+    client: Client, inngest: Inngest, *, version: CodeVersion | None = None
+) -> SyncReport:
+    """Create, update or delete the app's schedules so that they match its functions.
+
+    ``version`` (default :func:`~adapter._define.version.code_version` of the app) is
+    written into every schedule. When a schedule of the app carries a higher deploy
+    stamp, a newer version has synced them: nothing is changed (``left_alone``).
+    Each update checks the stamp again on the schedule it replaces.
+    """
     report = SyncReport()
+    version = version or code_version(inngest)
     desired = desired_schedules(inngest)
+    existing = await _app_schedules(client, inngest, desired)
+    stored = {sid: schedule_version(client, d.schedule) for sid, d in existing.items()}
+    newest = max((v for v in stored.values() if v is not None), key=lambda v: v.stamp, default=None)
+    if newest is not None and newest.stamp > version.stamp:
+        report.left_alone, report.newer = sorted(existing), newest
+        log.warning(
+            "app %s: its %d schedule(s) were written by a newer version (%s) than this "
+            "worker's (%s): left them alone",
+            inngest.app_id,
+            len(existing),
+            newest,
+            version,
+        )
+        return report
     tagged = await inngest._uses_search_attributes(client)
     for sid, (fn, trigger) in desired.items():
-        schedule, signature = build_schedule(inngest, fn, trigger, tagged=tagged)
-        handle = client.get_schedule_handle(sid)
-        try:
-            current = await handle.describe()
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:
-                raise
+        schedule, signature = build_schedule(inngest, fn, trigger, tagged=tagged, version=version)
+        current = existing.get(sid)
+        if current is None:
             try:
                 await client.create_schedule(
                     sid, schedule, memo={MEMO_KEY: {"app_id": inngest.app_id, "function_id": fn.id}}
@@ -132,24 +211,44 @@ async def sync_schedules(client: Client, inngest: Inngest) -> SyncReport:
             except ScheduleAlreadyRunningError:
                 report.unchanged.append(sid)  # another worker created it a moment ago
             continue
-        if schedule_memo(client, current.schedule).get("signature") == signature:
+        same = schedule_memo(client, current.schedule).get("signature") == signature
+        old = stored[sid]
+        if same and old is not None and old.stamp >= version.stamp:
             report.unchanged.append(sid)
             continue
-
-        def replace(inp: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
-            new.state = inp.description.schedule.state  # keep paused/unpaused as it was
-            return ScheduleUpdate(schedule=new)
-
-        await handle.update(replace)
-        report.updated.append(sid)
-    prefix = f"{inngest.app_id}:"
-    async for listed in await client.list_schedules():
-        if listed.id.startswith(prefix) and listed.id not in desired:
-            try:
-                await client.get_schedule_handle(listed.id).delete()
-            except RPCError as exc:
-                if exc.status != RPCStatusCode.NOT_FOUND:
-                    raise
-                continue  # another worker deleted it first
-            report.deleted.append(listed.id)
+        outcome = await _replace(client, sid, schedule, version)
+        if outcome == "left alone":
+            report.left_alone.append(sid)
+        elif same:
+            report.unchanged.append(sid)
+            report.restamped.append(sid)
+        else:
+            report.updated.append(sid)
+    for sid in existing:
+        if sid in desired:
+            continue
+        try:
+            await client.get_schedule_handle(sid).delete()
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            continue  # another worker deleted it first
+        report.deleted.append(sid)
     return report
+
+
+async def _replace(client: Client, sid: str, schedule: Schedule, version: CodeVersion) -> str:
+    """Replace the schedule unless a newer version wrote it meanwhile; say which happened."""
+    outcome = "updated"
+
+    def replace(inp: ScheduleUpdateInput) -> ScheduleUpdate | None:
+        nonlocal outcome
+        there = schedule_version(client, inp.description.schedule)
+        if there is not None and there.stamp > version.stamp:
+            outcome = "left alone"
+            return None
+        schedule.state = inp.description.schedule.state  # keep paused/unpaused as it was
+        return ScheduleUpdate(schedule=schedule)
+
+    await client.get_schedule_handle(sid).update(replace)
+    return outcome

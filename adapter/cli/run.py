@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from adapter._define.client import Inngest
 from adapter._define.function import Function
+from adapter._define.version import DEPLOY_STAMP_ENV, code_version
 from adapter._http.app import create_app
 from adapter._http.server import DEFAULT_PORT, EventServer
 from adapter._http.wire import EventApiSettings
@@ -48,6 +49,14 @@ def register(subparsers: Subparsers) -> None:
     add_functions(worker)
     add_temporal(worker)
     worker.add_argument("--no-schedules", action="store_true", help="do not sync cron schedules")
+    worker.add_argument(
+        "--deploy-stamp",
+        type=int,
+        metavar="N",
+        help=f"this deploy's number, growing with every deploy (default: {DEPLOY_STAMP_ENV}, else "
+        "the newest mtime of the functions' files); a worker with a lower stamp than the "
+        "app's schedules leaves them alone",
+    )
     worker.add_argument(
         "--max-concurrent-steps",
         type=int,
@@ -116,20 +125,22 @@ async def dev_command(args: argparse.Namespace) -> int:
 async def worker_command(args: argparse.Namespace) -> int:
     """``adapter worker``: sync schedules and run a worker on the given Temporal until SIGTERM."""
     functions, apps = load(args.functions)
+    versions = [code_version(app, args.deploy_stamp) for app in apps]  # a bad stamp stops here
     client = await connect(args.address, args.namespace)
     await prepare_namespace(client, apps)
     if not args.no_schedules:
-        for app in apps:
-            _print_sync(await sync_schedules(client, app))
+        for app, version in zip(apps, versions, strict=True):
+            _print_sync(await sync_schedules(client, app, version=version))
     for app in apps:
         await _register(client, app)
+    stop = stop_on_signals()  # before saying it runs: a SIGTERM from then on stops it cleanly
     print(f"Worker for {len(functions)} function(s) on {client.service_client.config.target_host}")
     settings = WorkerSettings(
         max_concurrent_steps=args.max_concurrent_steps,
         max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
         graceful_shutdown=timedelta(seconds=args.graceful_shutdown),
     )
-    await run_workers(client, apps, settings=settings, stop=stop_on_signals())
+    await run_workers(client, apps, settings=settings, stop=stop)
     return 0
 
 
