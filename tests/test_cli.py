@@ -75,7 +75,7 @@ def test_send_starts_a_run_and_bad_data_is_a_clear_error(tmp_path: Path, client:
     assert bad.returncode == 1
     assert "--data is not valid JSON" in bad.stderr
     missing = run_adapter("functions", "--functions", "nowhere", cwd=tmp_path)
-    assert missing.returncode == 1
+    assert missing.returncode == 2
     assert "functions folder 'nowhere' not found" in missing.stderr
 
 

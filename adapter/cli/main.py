@@ -12,9 +12,10 @@ import inspect
 import os
 import sys
 
-from adapter._errors import AdapterError
+from adapter._errors import AdapterError, LoadError
 from adapter.cli import (
     author,
+    deploy,
     events,
     functions,
     observe,
@@ -38,6 +39,7 @@ COMMANDS: tuple[CommandGroup, ...] = (
     serve,
     author,
     testrun,
+    deploy,
 )
 """The command groups, in the order ``adapter --help`` lists their commands."""
 
@@ -66,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    except LoadError as exc:
+        # A functions folder that cannot be loaded: one line (the traceback with --debug).
+        if getattr(args, "debug", False) and exc.details:
+            print(exc.details, file=sys.stderr, end="")
+        print(f"adapter {args.command}: {exc}", file=sys.stderr)
+        return 2
     except (AdapterError, ConnectionError, FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"adapter {args.command}: {exc}", file=sys.stderr)
         return 1

@@ -48,11 +48,16 @@ class CommandGroup(Protocol):
 
 
 def add_functions(parser: argparse.ArgumentParser) -> None:
-    """Add ``--functions``: the folder of function modules."""
+    """Add ``--functions`` (the folder of function modules) and ``--debug``."""
     parser.add_argument(
         "--functions",
         default="functions",
         help="folder of function modules (default: functions)",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="with an error loading the folder, print the traceback too",
     )
 
 
