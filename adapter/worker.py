@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner
+from temporalio.worker import UnsandboxedWorkflowRunner, WorkerDeploymentConfig
 from temporalio.worker import Worker as TemporalWorker
 
 from adapter._define.client import Inngest
@@ -53,6 +53,15 @@ class WorkerSettings:
     max_concurrent_workflow_tasks: int = 50
     sync_threads: int = 64
     graceful_shutdown: timedelta = timedelta(seconds=10)
+    deployment_config: WorkerDeploymentConfig | None = None
+    """Temporal worker versioning for the app's task queue (deployment name + build id).
+
+    Runs, gates, semaphores and the app's hubs then go to the deployment's current
+    version, which the deployer sets (``temporal worker deployment set-current-version``).
+    With ``VersioningBehavior.PINNED`` a run stays on the build it started on (keep old
+    workers until their runs finish); ``AUTO_UPGRADE`` moves it to the new build.
+    The namespace-wide shared queue is not versioned.
+    """
 
 
 class Worker:
@@ -92,6 +101,7 @@ class Worker:
             max_concurrent_local_activities=settings.max_concurrent_steps,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
             graceful_shutdown_timeout=settings.graceful_shutdown,
+            deployment_config=settings.deployment_config,
         )
 
     async def run(self) -> None:
