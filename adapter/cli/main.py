@@ -18,6 +18,7 @@ from adapter.cli import (
     deploy,
     events,
     functions,
+    migrate,
     observe,
     operate,
     registrations,
@@ -40,6 +41,7 @@ COMMANDS: tuple[CommandGroup, ...] = (
     author,
     testrun,
     deploy,
+    migrate,
 )
 """The command groups, in the order ``adapter --help`` lists their commands."""
 
