@@ -155,11 +155,17 @@ def _port_busy(ip: str, port: int) -> bool:
 
 async def local_environment(
     search_attributes: Sequence[SearchAttributeKey[Any]] = (),
+    *,
+    extra_args: Sequence[str] = (),
 ) -> WorkflowEnvironment:
-    """A throwaway dev server on free ports (tests, benchmarks), with the fast-dispatch flags."""
+    """A throwaway dev server on free ports (tests, benchmarks), with the fast-dispatch flags.
+
+    ``extra_args`` go to ``temporal server start-dev`` after them (e.g. more
+    ``--dynamic-config-value`` settings).
+    """
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
-        dev_server_extra_args=FAST_DISPATCH_FLAGS,
+        dev_server_extra_args=[*FAST_DISPATCH_FLAGS, *extra_args],
         search_attributes=search_attributes,
         ui=False,
     )
