@@ -28,6 +28,7 @@ from temporalio.worker import Worker as TemporalWorker
 
 from adapter._define.client import Inngest
 from adapter._define.discovery import apps_of, discover
+from adapter._define.version import code_version
 from adapter._execution.activities import FunctionActivities
 from adapter._protocol import SHARED_TASK_QUEUE
 from adapter._temporal.registry import register
@@ -61,6 +62,11 @@ class WorkerSettings:
     With ``VersioningBehavior.PINNED`` a run stays on the build it started on (keep old
     workers until their runs finish); ``AUTO_UPGRADE`` moves it to the new build.
     The namespace-wide shared queue is not versioned.
+    """
+    deploy_stamp: int | None = None
+    """This deploy's stamp (default ``ADAPTER_DEPLOY_STAMP``, else the sources' mtime).
+
+    The app's registration and schedules carry it; an older deploy never replaces them.
     """
 
 
@@ -106,7 +112,7 @@ class Worker:
 
     async def run(self) -> None:
         """Register, then poll until :meth:`shutdown` (or cancellation)."""
-        await register(self.client, self.app)
+        await register(self.client, self.app, code_version(self.app, self._settings.deploy_stamp))
         await SHARED.acquire(self.client, self._settings, self._shared_activities)
         try:
             await self.temporal.run()
@@ -121,7 +127,7 @@ class Worker:
 
     async def __aenter__(self) -> Worker:
         """Register the app and start polling in the background."""
-        await register(self.client, self.app)
+        await register(self.client, self.app, code_version(self.app, self._settings.deploy_stamp))
         await SHARED.acquire(self.client, self._settings, self._shared_activities)
         await self.temporal.__aenter__()
         return self

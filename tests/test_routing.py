@@ -8,6 +8,7 @@ process started before the functions were deployed all reach the deployed functi
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import subprocess
 import sys
@@ -22,8 +23,10 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from adapter import Inngest, SendError
+from adapter._define.version import CodeVersion
 from adapter._protocol import event_record_id, registry_id, run_id
 from adapter._temporal.devserver import free_port, local_environment
+from adapter._temporal.registry import list_registrations, register
 from adapter._temporal.search_attributes import ALL_KEYS
 from tests.helpers import (
     adapter_env,
@@ -318,3 +321,34 @@ async def test_send_to_an_unreachable_temporal_retries_then_says_what_is_safe() 
     assert "127.0.0.1:" in message
     assert "sending them again with the same ids is safe" in message
     assert caught.value.event_ids == ["x-1", "x-2"]
+
+
+async def test_an_older_deploy_started_later_leaves_the_newer_registration(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    newer = Inngest(app_id=f"deploy-{tag}", temporal_client=client)
+    older = Inngest(app_id=newer.app_id, temporal_client=client)
+
+    @newer.create_function(id="v2-only", event=f"deploy/{tag}")
+    async def v2_only(ctx: Any) -> None:
+        return None
+
+    @older.create_function(id="v1-only", event=f"deploy/{tag}")
+    async def v1_only(ctx: Any) -> None:
+        return None
+
+    async def listed(want: list[str]) -> bool:
+        entries = [e for e in await list_registrations(client) if e["app_id"] == newer.app_id]
+        return [f["id"] for e in entries for f in e["functions"]] == want
+
+    await register(client, newer, version=CodeVersion(20, "new"))
+    await eventually(lambda: listed(["v2-only"]), message="the newer registration is listed")
+    with caplog.at_level(logging.INFO, logger="adapter"):
+        kept = await register(client, older, version=CodeVersion(10, "old"))
+    assert [f["id"] for f in kept["functions"]] == ["v2-only"]
+    assert "newer deploy" in caplog.text
+    assert await listed(["v2-only"])
+    # An equal or newer stamp replaces it, as every ordinary deploy does.
+    await register(client, older, version=CodeVersion(30, "old"))
+    await eventually(lambda: listed(["v1-only"]), message="the newer deploy replaced it")

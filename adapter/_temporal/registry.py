@@ -21,6 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapter._define.function import App
 from adapter._define.routes import RouteTable, registration
+from adapter._define.version import CodeVersion, code_version
 from adapter._protocol import (
     PAUSE_MEMO,
     REGISTRY_MEMO,
@@ -36,16 +37,37 @@ VISIBILITY_DELAY = 2.0  # seconds within which visibility shows a new registrati
 _LIST_QUERY = f"WorkflowType = '{WorkflowName.REGISTRY.value}' AND ExecutionStatus = 'Running'"
 
 
-async def register(client: Client, app: App) -> dict[str, Any]:
-    """Publish what ``app``'s workers serve; returns the registration written (or found)."""
-    entry = registration(app)
+async def register(
+    client: Client, app: App, version: CodeVersion | None = None
+) -> dict[str, Any]:
+    """Publish what ``app``'s workers serve; returns the registration in force.
+
+    The registration carries the deploy's :class:`~adapter._define.version.CodeVersion`
+    (default: :func:`~adapter._define.version.code_version`). A worker of an older deploy
+    (a lower stamp) started after a newer one leaves the newer registration in place
+    and says so: routing follows the newest deploy, whatever the start order.
+    """
+    version = version or code_version(app)
+    entry = {**registration(app), "version": version.to_json()}
     handle = client.get_workflow_handle(registry_id(app.app_id))
     try:
         desc = await handle.describe()
         current = (await desc.memo()).get(REGISTRY_MEMO)
-        if desc.status == WorkflowExecutionStatus.RUNNING and current == entry:
-            REGISTRY.learn(client, entry)
-            return entry
+        if desc.status == WorkflowExecutionStatus.RUNNING and isinstance(current, dict):
+            if current == entry:
+                REGISTRY.learn(client, entry)
+                return entry
+            theirs = CodeVersion.from_json(current.get("version"))
+            if theirs is not None and theirs.stamp > version.stamp:
+                log.info(
+                    "app %s: a newer deploy is registered (%s); this worker (%s) leaves it "
+                    "in place",
+                    app.app_id,
+                    theirs,
+                    version,
+                )
+                REGISTRY.learn(client, current)
+                return current
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise

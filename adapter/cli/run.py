@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from adapter._define.client import Inngest
 from adapter._define.function import Function
-from adapter._define.version import DEPLOY_STAMP_ENV, code_version
+from adapter._define.version import DEPLOY_STAMP_ENV, CodeVersion, code_version
 from adapter._http.app import create_app
 from adapter._http.server import DEFAULT_PORT, EventServer
 from adapter._http.wire import EventApiSettings
@@ -131,22 +131,23 @@ async def worker_command(args: argparse.Namespace) -> int:
     if not args.no_schedules:
         for app, version in zip(apps, versions, strict=True):
             _print_sync(await sync_schedules(client, app, version=version))
-    for app in apps:
-        await _register(client, app)
+    for app, version in zip(apps, versions, strict=True):
+        await _register(client, app, version)
     stop = stop_on_signals()  # before saying it runs: a SIGTERM from then on stops it cleanly
     print(f"Worker for {len(functions)} function(s) on {client.service_client.config.target_host}")
     settings = WorkerSettings(
         max_concurrent_steps=args.max_concurrent_steps,
         max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
         graceful_shutdown=timedelta(seconds=args.graceful_shutdown),
+        deploy_stamp=args.deploy_stamp,
     )
     await run_workers(client, apps, settings=settings, stop=stop)
     return 0
 
 
-async def _register(client: Client, app: Inngest) -> None:
+async def _register(client: Client, app: Inngest, version: CodeVersion | None = None) -> None:
     """Publish what the app serves before saying the worker runs (senders route by it)."""
-    entry = await register_app(client, app)
+    entry = await register_app(client, app, version)
     print(f"  app {app.app_id}: registered {len(entry['functions'])} function(s)")
 
 
