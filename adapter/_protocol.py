@@ -47,6 +47,7 @@ class ActivityName(StrEnum):
     SIGNAL_WITH_START = "adapter.signal_with_start"
     SEND = "adapter.send"
     ROUTE_EVENT = "adapter.route_event"
+    CHECK_HOLDERS = "adapter.check_holders"
 
 
 class Signal(StrEnum):
@@ -76,6 +77,8 @@ class Query(StrEnum):
     """Query names."""
 
     RUN_STATE = "__adapter_state"
+    RUN_SLOTS = "__adapter_slots"  # the concurrency tokens a run holds or waits for
+    SEMAPHORE = "__adapter_semaphore"
     # hub
     HUB_SUBSCRIBED = "__adapter_subscribed"
     HUB_STATS = "__adapter_hub_stats"
@@ -229,9 +232,9 @@ def app_of(workflow_id: str) -> str:
     return workflow_id.split(":", 1)[0]
 
 
-def lifecycle_event_id(workflow_id: str, name: str) -> str:
+def lifecycle_event_id(workflow_id: str, name: str, run_id: str = "") -> str:
     """The id of a run's ``function.failed`` / ``function.cancelled`` event: once per run."""
-    return f"{workflow_id}:{name.rsplit('.', 1)[-1]}"
+    return f"{workflow_id}:{name.rsplit('.', 1)[-1]}" + (f":{run_id}" if run_id else "")
 
 
 def step_event_id(workflow_id: str, step_id: str) -> str:
@@ -377,13 +380,15 @@ class CancelledPayload(TypedDict):
 
 
 class AcquireRequest(TypedDict):
-    """A run's request for one concurrency slot."""
+    """A run's request for one concurrency slot (``since_ms``: when the run started)."""
 
     token: str
     run: str
     limit: int
     priority: int
     lease_s: float
+    run_id: NotRequired[str]  # Temporal's: a reset, a singleton's next run reuse ``run``
+    since_ms: NotRequired[int]
 
 
 class GateInput(TypedDict):

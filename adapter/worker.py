@@ -31,6 +31,7 @@ from adapter._define.discovery import apps_of, discover
 from adapter._define.version import code_version
 from adapter._execution.activities import FunctionActivities
 from adapter._protocol import SHARED_TASK_QUEUE
+from adapter._temporal.holders import check_holders
 from adapter._temporal.registry import register
 from adapter._temporal.router import route_event
 from adapter._workflows.event_record import EventRecord
@@ -89,11 +90,12 @@ class Worker:
         )
         activities = FunctionActivities(app, threads=self.threads)
         self.client = client
-        activity_handlers = [
+        activity_handlers: list[Any] = [
             activities.run_step,
             activities.run_handler,
             activities.send,
             activities.signal_with_start,
+            check_holders,
         ]
         self._settings = settings
         self._shared_activities = [route_event, activities.signal_with_start]

@@ -115,3 +115,26 @@ def test_state_survives_continue_as_new() -> None:
     carried = GateState.from_dict(config, state.to_dict())
     assert carried == state
     assert carried.admit(_event(1), now=5) is Admission.DUPLICATE
+
+
+def test_throttle_queue_orders_by_queued_time_shifted_by_priority() -> None:
+    # Inngest's priority: seconds ahead of runs queued up to that long before, never
+    # ahead of older ones. A priority-0 run queued 2 s before eight priority-1 runs
+    # starts first; with strict priority order (gates from before) it started last.
+    config = _config(throttle={"limit": 1, "period": 60, "burst": 1}, priority="event.data.p")
+    state = GateState(config)
+    state.admit(_event(0, p=0), now=0)
+    for i in range(1, 9):
+        state.admit(_event(i, p=1), now=2_000)
+    state.admit(_event(9, p=600), now=600_000)  # clamped shift: ahead of e1..e8, not e0
+    order = []
+    for t in range(10):
+        events, _ = state.take(t * 60_001 + 600_000)
+        order.append((events or [{}])[0].get("id"))
+    assert order == ["e0", "e9", *(f"e{i}" for i in range(1, 9))]
+
+    legacy = GateState(config)
+    legacy.admit(_event(0, p=0), now=0)
+    legacy.admit(_event(1, p=1), now=2_000)
+    events, _ = legacy.take(2_000, shifted=False)
+    assert [e["id"] for e in events or []] == ["e1"]

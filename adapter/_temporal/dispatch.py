@@ -19,6 +19,9 @@ sent before (the same event again: nothing to do), or that its id was reused wit
 other data (a duplicate: reported, not delivered), or that a run of another event
 holds the singleton or idempotency key (the event was absorbed: it gets a record
 saying so). Gates and hubs drop ids they have seen; records are unique per id.
+
+A ``singleton`` in mode ``cancel`` cancels the run holding its key, then starts the
+new run (:mod:`adapter._temporal.singleton`).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from adapter._protocol import (
     run_summary,
     singleton_run_id,
 )
+from adapter._temporal import singleton
 from adapter._temporal.search_attributes import event_search_attributes, run_search_attributes
 from adapter._workflows.hub_events import hub_event
 
@@ -73,6 +77,7 @@ class _Plan:
     sent_ms: int
     ordered: dict[str, list[Job]] = field(default_factory=dict)
     outcomes: dict[str, EventOutcome] = field(default_factory=dict)
+    table: RouteTable | None = None  # for the events a send itself causes (function.cancelled)
 
     def add(self, key: str, job: Job) -> None:
         self.ordered.setdefault(key, []).append(job)
@@ -104,6 +109,7 @@ async def dispatch(
     and routed by their record on resume.
     """
     plan = _Plan(tagged=tagged, sent_ms=int(time.time() * 1000))
+    plan.table = table
     matched: list[dict[str, Any]] = []  # events whose record depends on their runs' fate
     for event in events:
         data = event.model_dump(exclude_none=True)
@@ -266,11 +272,10 @@ async def trigger(
     }
     if route.singleton is not None:
         options["id_reuse_policy"] = WorkflowIDReusePolicy.ALLOW_DUPLICATE
-        if route.singleton.get("mode") == "cancel":
-            options["id_conflict_policy"] = WorkflowIDConflictPolicy.TERMINATE_EXISTING
     if tagged:
         options["search_attributes"] = run_search_attributes(route.app_id, route.function_id, data)
-    try:
+
+    async def start() -> None:
         await client.start_workflow(
             route.function_id,
             run_input(route.app_id, [data], _opts(route, tagged)),
@@ -278,6 +283,9 @@ async def trigger(
             static_summary=run_summary(route.function_id, data["name"]),
             **options,
         )
+
+    try:
+        await start()
         return
     except WorkflowAlreadyStartedError as err:
         existing_run = err.run_id
@@ -290,6 +298,11 @@ async def trigger(
     earlier = await started_event(client, workflow_id, existing_run)
     if earlier is None or same_event(earlier, data):
         return  # the same event again (a resend, a retried send): its run exists
+    replaces = route.singleton is not None and route.singleton.get("mode") == "cancel"
+    if replaces and await _replace(
+        client, route, workflow_id, existing_run, earlier, data, plan, start
+    ):
+        return
     outcome = plan.outcomes[data["id"]]
     outcome["runs"].remove(workflow_id)
     if earlier.get("id") == data["id"]:
@@ -297,6 +310,37 @@ async def trigger(
     else:
         absorbed = {"function": route.function_id, "run": workflow_id, "by": str(earlier["id"])}
         outcome.setdefault("absorbed", []).append(absorbed)
+
+
+async def _replace(
+    client: Client,
+    route: Route,
+    workflow_id: str,
+    existing_run: str | None,
+    earlier: dict[str, Any],
+    data: dict[str, Any],
+    plan: _Plan,
+    start: Callable[[], Awaitable[None]],
+) -> bool:
+    """Cancel the run holding a singleton key (mode ``cancel``), then start this event's run.
+
+    Returns whether this event's run exists now (False: other sends kept replacing it).
+    """
+    for _ in range(singleton.REPLACE_ATTEMPTS):
+        handle = client.get_workflow_handle(workflow_id, run_id=existing_run)
+        if not await singleton.cancel_and_wait(handle, data):  # terminated: it sent nothing
+            cancelled = singleton.cancelled_event(route, handle, earlier, data)
+            await dispatch(client, plan.table, [cancelled], tagged=plan.tagged)
+        try:
+            await start()
+            return True
+        except WorkflowAlreadyStartedError as err:  # another send started a run meanwhile
+            existing_run = err.run_id
+        other = await started_event(client, workflow_id, existing_run)
+        if other is None or same_event(other, data):
+            return True
+        earlier = other
+    return False
 
 
 def held_memo(outcome: EventOutcome | None) -> dict[str, Any] | None:

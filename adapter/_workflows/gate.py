@@ -28,6 +28,7 @@ from adapter._workflows.clock import now_ms
 from adapter._workflows.gate_state import Admission, GateState
 
 CONTINUE_AFTER = 1_000  # signals handled before continue-as-new
+PRIORITY_SHIFT = "gate-priority-time-shift"  # throttle queue order: queued time - priority
 
 
 @workflow.defn(name=WorkflowName.GATE, sandboxed=False)
@@ -46,6 +47,7 @@ class Gate:
     async def run(self, inp: GateInput) -> None:
         """Admit events until idle; continue as new when history grows."""
         state = GateState.from_dict(inp["gate"], inp.get("state"))
+        shifted = workflow.patched(PRIORITY_SHIFT)
         handled = 0
         while True:
             now = now_ms()
@@ -60,7 +62,7 @@ class Gate:
                     "start timeout: dropped run for %s", dropped["events"][0].get("id")
                 )
             while True:
-                events, free_at = state.take(now)
+                events, free_at = state.take(now, shifted=shifted)
                 if events is None:
                     if free_at is not None:
                         due = free_at if due is None else min(due, free_at)

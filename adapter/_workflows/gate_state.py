@@ -3,8 +3,10 @@
 In order: ``rate_limit`` skips events over the limit; ``debounce`` keeps only the
 last event until the period passes quietly (or its timeout); ``batch`` collects
 events into one run; ``throttle`` releases queued runs as its window allows, in
-priority order. The gate workflow feeds events and the clock in and starts what
-this state says may start; unit tests drive it directly.
+priority order: by the time each was queued shifted by its priority (Inngest's
+semantics, :func:`adapter._workflows.priority.queue_score`). The gate workflow
+feeds events and the clock in and starts what this state says may start; unit tests
+drive it directly.
 
 Times are milliseconds; periods and timeouts in the config are seconds.
 """
@@ -15,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from adapter._workflows.priority import run_priority
+from adapter._workflows.priority import queue_score, run_priority
 
 SEEN_IDS = 1_000  # recent event ids kept, so a retried send counts once
 
@@ -122,11 +124,20 @@ class GateState:
         self.queue = [q for q in self.queue if q not in dropped]
         return dropped
 
-    def take(self, now: int) -> tuple[list[dict[str, Any]] | None, int | None]:
-        """The events of the next run that may start now, or (None, when the throttle frees)."""
+    def take(
+        self, now: int, *, shifted: bool = True
+    ) -> tuple[list[dict[str, Any]] | None, int | None]:
+        """The events of the next run that may start now, or (None, when the throttle frees).
+
+        ``shifted=False`` is the order of gates from before priority was a time shift:
+        strictly by priority, then arrival (kept for their histories' replay).
+        """
         if not self.queue:
             return None, None
-        self.queue.sort(key=lambda q: (-q["priority"], q["seq"]))
+        if shifted:
+            self.queue.sort(key=lambda q: (queue_score(q["queued_ms"], q["priority"]), q["seq"]))
+        else:
+            self.queue.sort(key=lambda q: (-q["priority"], q["seq"]))
         throttle = self.config.get("throttle")
         if throttle is not None:
             self.started = [t for t in self.started if t > now - throttle["period"] * 1000]

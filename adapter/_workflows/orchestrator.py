@@ -182,7 +182,7 @@ class FunctionRun:
         info = workflow.info()
         event = {
             "name": name,
-            "id": lifecycle_event_id(info.workflow_id, name),
+            "id": lifecycle_event_id(info.workflow_id, name, info.run_id),
             "ts": now_ms(),
             "data": {
                 "function_id": self._fn_id,

@@ -1,4 +1,9 @@
-"""Concurrency slots held by a run around each step, from the semaphore workflows."""
+"""Concurrency slots held by a run around each step, from the semaphore workflows.
+
+A run tells the semaphore who it is (workflow id and Temporal run id) and when it
+started (the time its priority shifts); it answers the query ``Query.RUN_SLOTS`` with
+the tokens it holds or waits for, which a semaphore asks a run that was reset.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any
 from temporalio import workflow
 
 from adapter._define.expressions import evaluate_key
-from adapter._protocol import AcquireRequest, Signal, WorkflowName, semaphore_id
+from adapter._protocol import AcquireRequest, Query, Signal, WorkflowName, semaphore_id
 from adapter._workflows.calls import signal_with_start
 from adapter._workflows.failures import FunctionTimeout
 
@@ -33,6 +38,8 @@ class ConcurrencySlots:
         self._rules = rules
         self._lease_s = lease_s
         self.permits = permits  # filled by the run's permit signal
+        self.claimed: set[str] = set()  # tokens asked for and not yet released
+        workflow.set_query_handler(Query.RUN_SLOTS, lambda: sorted(self.claimed))
 
     @contextlib.asynccontextmanager
     async def hold(
@@ -48,8 +55,11 @@ class ConcurrencySlots:
         if not self._rules:
             yield
             return
-        run = workflow.info().workflow_id
+        info = workflow.info()
+        run = info.workflow_id
+        since_ms = int(info.workflow_start_time.timestamp() * 1000)
         held: list[tuple[str, str]] = []
+        asked: list[str] = []
         try:
             for i, rule in enumerate(self._rules):
                 key = evaluate_key(rule.get("key"), event)
@@ -62,7 +72,11 @@ class ConcurrencySlots:
                     "limit": rule["limit"],
                     "priority": priority,
                     "lease_s": self._lease_s,
+                    "run_id": info.run_id,
+                    "since_ms": since_ms,
                 }
+                self.claimed.add(token)
+                asked.append(token)
                 await signal_with_start(
                     self._task_queue, WorkflowName.SEMAPHORE, semaphore, Signal.ACQUIRE, request
                 )
@@ -79,6 +93,7 @@ class ConcurrencySlots:
                     ) from None
             yield
         finally:
+            self.claimed.difference_update(asked)
             for semaphore, token in held:
                 self.permits.discard(token)
                 with contextlib.suppress(Exception):
