@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapter._define.function import App
 from adapter._define.routes import RouteTable, registration
 from adapter._define.version import CodeVersion, code_version
+from adapter._errors import ConfigError
 from adapter._protocol import (
     PAUSE_MEMO,
     REGISTRY_MEMO,
@@ -37,9 +38,7 @@ VISIBILITY_DELAY = 2.0  # seconds within which visibility shows a new registrati
 _LIST_QUERY = f"WorkflowType = '{WorkflowName.REGISTRY.value}' AND ExecutionStatus = 'Running'"
 
 
-async def register(
-    client: Client, app: App, version: CodeVersion | None = None
-) -> dict[str, Any]:
+async def register(client: Client, app: App, version: CodeVersion | None = None) -> dict[str, Any]:
     """Publish what ``app``'s workers serve; returns the registration in force.
 
     The registration carries the deploy's :class:`~adapter._define.version.CodeVersion`
@@ -111,7 +110,15 @@ async def list_entries(client: Client) -> tuple[list[dict[str, Any]], list[dict[
     registrations: list[dict[str, Any]] = []
     pauses: list[dict[str, Any]] = []
     async for execution in client.list_workflows(_LIST_QUERY):
-        memo = await execution.memo()
+        try:
+            memo = await execution.memo()
+        except Exception as exc:  # a payload codec this client lacks, or another key
+            raise ConfigError(
+                f"cannot read the registration {execution.id!r}: its memo does not decode with "
+                f"this client's payload codec ({type(exc).__name__}: {exc}); every worker and "
+                "sender of a namespace needs the same codec (Inngest(payload_codec=...), "
+                "ADAPTER_PLUGINS, --plugin)"
+            ) from exc
         entry, pause = memo.get(REGISTRY_MEMO), memo.get(PAUSE_MEMO)
         if isinstance(entry, dict):
             registrations.append(entry)
