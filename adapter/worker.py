@@ -23,15 +23,18 @@ from types import TracebackType
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.converter import PayloadCodec
 from temporalio.worker import UnsandboxedWorkflowRunner, WorkerDeploymentConfig
 from temporalio.worker import Worker as TemporalWorker
 
 from adapter._define.client import Inngest
 from adapter._define.discovery import apps_of, discover
 from adapter._define.version import code_version
+from adapter._errors import ConfigError
 from adapter._execution.activities import FunctionActivities
 from adapter._protocol import SHARED_TASK_QUEUE
 from adapter._temporal.holders import check_holders
+from adapter._temporal.options import TemporalOptions, with_options, worker_plugins
 from adapter._temporal.registry import register
 from adapter._temporal.router import route_event
 from adapter._workflows.event_record import EventRecord
@@ -64,6 +67,22 @@ class WorkerSettings:
     workers until their runs finish); ``AUTO_UPGRADE`` moves it to the new build.
     The namespace-wide shared queue is not versioned.
     """
+    payload_codec: PayloadCodec | None = None
+    """A payload codec for the worker's client (e.g. :class:`adapter.encryption.EncryptionCodec`).
+
+    Added to the app's own (``Inngest(payload_codec=...)``); the two must agree. One codec
+    per namespace: hubs and event records are namespace-wide.
+    """
+    interceptors: tuple[Any, ...] = ()
+    """temporalio worker (and/or client) interceptors, after the app's."""
+    plugins: tuple[Any, ...] = ()
+    """temporalio plugins (``temporalio.plugin.SimplePlugin`` ...), after the app's."""
+
+    @property
+    def temporal_options(self) -> TemporalOptions:
+        """The codec, interceptors and plugins of these settings."""
+        return TemporalOptions(self.payload_codec, tuple(self.interceptors), tuple(self.plugins))
+
     deploy_stamp: int | None = None
     """This deploy's stamp (default ``ADAPTER_DEPLOY_STAMP``, else the sources' mtime).
 
@@ -89,6 +108,8 @@ class Worker:
             max_workers=settings.sync_threads, thread_name_prefix="adapter-step"
         )
         activities = FunctionActivities(app, threads=self.threads)
+        options = app.temporal_options.merged(settings.temporal_options)
+        client = with_options(client, options)
         self.client = client
         activity_handlers: list[Any] = [
             activities.run_step,
@@ -110,12 +131,15 @@ class Worker:
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
             graceful_shutdown_timeout=settings.graceful_shutdown,
             deployment_config=settings.deployment_config,
+            interceptors=options.worker_interceptors,
+            plugins=worker_plugins(options, client),
         )
+        self._options = options
 
     async def run(self) -> None:
         """Register, then poll until :meth:`shutdown` (or cancellation)."""
         await register(self.client, self.app, code_version(self.app, self._settings.deploy_stamp))
-        await SHARED.acquire(self.client, self._settings, self._shared_activities)
+        await SHARED.acquire(self.client, self._settings, self._shared_activities, self._options)
         try:
             await self.temporal.run()
         finally:
@@ -130,7 +154,7 @@ class Worker:
     async def __aenter__(self) -> Worker:
         """Register the app and start polling in the background."""
         await register(self.client, self.app, code_version(self.app, self._settings.deploy_stamp))
-        await SHARED.acquire(self.client, self._settings, self._shared_activities)
+        await SHARED.acquire(self.client, self._settings, self._shared_activities, self._options)
         await self.temporal.__aenter__()
         return self
 
@@ -152,7 +176,8 @@ class _SharedQueue:
     """One worker per process, event loop and namespace on the shared task queue.
 
     temporalio allows one worker per task queue in a process; every app's
-    :class:`Worker` shares it, and the last one to stop stops it.
+    :class:`Worker` shares it, and the last one to stop stops it. It decodes every
+    app's events, so the apps of one process must have the same payload codec.
     """
 
     def __init__(self) -> None:
@@ -166,11 +191,23 @@ class _SharedQueue:
         return (loop, client.service_client.config.target_host, client.namespace)
 
     async def acquire(
-        self, client: Client, settings: WorkerSettings, activities: list[Any]
+        self,
+        client: Client,
+        settings: WorkerSettings,
+        activities: list[Any],
+        options: TemporalOptions | None = None,
     ) -> None:
-        """Start the shared worker if this is its first user."""
+        """Start the shared worker if this is its first user (ConfigError: another codec)."""
         key = self._key(client)
         if key in self._workers:
+            theirs = self._workers[key][0].client.data_converter.payload_codec
+            ours = client.data_converter.payload_codec
+            if not (theirs is ours or (theirs is not None and theirs == ours)):
+                raise ConfigError(
+                    f"the apps of one process share the namespace's queue {SHARED_TASK_QUEUE!r} "
+                    f"and must have the same payload codec; it runs with {theirs!r}, this app "
+                    f"has {ours!r}"
+                )
             worker, task, users = self._workers[key]
             self._workers[key] = (worker, task, users + 1)
             return
@@ -183,6 +220,8 @@ class _SharedQueue:
             max_concurrent_local_activities=settings.max_concurrent_steps,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
             graceful_shutdown_timeout=settings.graceful_shutdown,
+            interceptors=options.worker_interceptors if options else [],
+            plugins=worker_plugins(options, client),
         )
         self._workers[key] = (worker, asyncio.create_task(worker.run()), 1)
 

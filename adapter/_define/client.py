@@ -11,6 +11,8 @@ from datetime import timedelta
 from typing import Any, overload
 
 from temporalio.client import Client
+from temporalio.converter import PayloadCodec
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapter._define.config import Backoff, FunctionConfig, TriggerEvent
@@ -26,6 +28,7 @@ from adapter._protocol import (
 )
 from adapter._temporal.connect import connect
 from adapter._temporal.dispatch import dispatch
+from adapter._temporal.options import TemporalOptions, with_options
 from adapter._temporal.registry import REGISTRY
 from adapter._temporal.search_attributes import missing_search_attributes
 
@@ -50,6 +53,12 @@ class Inngest:
     use from ``TEMPORAL_ADDRESS`` / ``TEMPORAL_NAMESPACE`` / ``TEMPORAL_API_KEY`` or a
     profile, unless one is given with ``temporal_client=`` or
     :meth:`set_temporal_client`.
+
+    ``payload_codec`` (e.g. :class:`adapter.encryption.EncryptionCodec`), ``interceptors``
+    (temporalio client and/or worker interceptors), ``plugins`` (temporalio plugins) and
+    ``runtime`` (a temporalio ``Runtime``, e.g. with Prometheus metrics; used when this
+    client connects itself) apply to this app's Temporal client, so to its sends and
+    to its workers; ``ADAPTER_PLUGINS`` (comma-separated ``module:attr``) adds more.
 
     ``search_attributes`` tags every run with InngestFunctionId, InngestEventName,
     InngestEventId and InngestAppId; by default only when the namespace has them
@@ -76,6 +85,11 @@ class Inngest:
         search_attributes: bool | None = None,
         registry_ttl: timedelta = timedelta(seconds=5),
         send_retry: timedelta = timedelta(seconds=30),
+        # Temporal's payload codec, interceptors, plugins, runtime (see the class docstring)
+        payload_codec: PayloadCodec | None = None,
+        interceptors: Sequence[Any] = (),
+        plugins: Sequence[Any] = (),
+        runtime: Runtime | None = None,
     ) -> None:
         if not app_id or not isinstance(app_id, str):
             raise ConfigError(
@@ -95,7 +109,15 @@ class Inngest:
         self._search_attributes_ok: bool | None = (
             None if search_attributes is None else search_attributes
         )
-        self._temporal = temporal_client
+        self.temporal_options = TemporalOptions(
+            payload_codec, tuple(interceptors), tuple(plugins), runtime
+        )
+        """What this app adds to its Temporal client (codec, interceptors, plugins, runtime)."""
+        self._temporal = (
+            None
+            if temporal_client is None
+            else with_options(temporal_client, self.temporal_options)
+        )
         self._functions: dict[str, Function] = {}
 
     # --- defining functions -------------------------------------------------
@@ -201,13 +223,13 @@ class Inngest:
 
     # --- Temporal connection -------------------------------------------------
     def set_temporal_client(self, client: Client) -> None:
-        """Use this Temporal client for sending and for the worker."""
-        self._temporal = client
+        """Use this Temporal client (with this app's codec, interceptors, plugins) to send and work."""
+        self._temporal = with_options(client, self.temporal_options)
 
     async def temporal(self) -> Client:
         """The Temporal client, connecting on first use."""
         if self._temporal is None:
-            self._temporal = await connect()
+            self._temporal = await connect(options=self.temporal_options)
         return self._temporal
 
     # --- sending events --------------------------------------------------------
@@ -233,7 +255,7 @@ class Inngest:
             async def go() -> None:
                 # temporalio clients are not tied to one event loop, so the shared
                 # client serves this private loop too.
-                client = self._temporal or await connect()
+                client = self._temporal or await connect(options=self.temporal_options)
                 await self._dispatch(client, prepared)
 
             try:

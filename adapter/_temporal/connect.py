@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from typing import Any
 
+import temporalio.client
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
+
+from adapter._temporal.options import TemporalOptions, options_from_env
 
 DEFAULT_ADDRESS = "localhost:7233"
 
@@ -28,9 +33,34 @@ def connect_config(address: str | None = None, namespace: str | None = None) -> 
     return config
 
 
-async def connect(address: str | None = None, namespace: str | None = None) -> Client:
-    """Connect to Temporal; on failure one line names the address and the cause."""
+async def connect(
+    address: str | None = None,
+    namespace: str | None = None,
+    options: TemporalOptions | None = None,
+    *,
+    environ_plugins: bool = True,
+) -> Client:
+    """Connect to Temporal; on failure one line names the address and the cause.
+
+    ``options`` (a payload codec, interceptors, plugins, a runtime) and those that
+    ``ADAPTER_PLUGINS`` names (comma-separated ``module:attr``; not with
+    ``environ_plugins=False``, for a caller that read them already) apply to the
+    client, and so to the workers made with it.
+    """
     config = connect_config(address, namespace)
+    options = (options_from_env() if environ_plugins else TemporalOptions()).merged(options)
+    if options.payload_codec is not None:
+        config["data_converter"] = dataclasses.replace(
+            config.get("data_converter", DataConverter.default), payload_codec=options.payload_codec
+        )
+    if options.interceptors:
+        config["interceptors"] = [
+            i for i in options.interceptors if isinstance(i, temporalio.client.Interceptor)
+        ]
+    if options.plugins:
+        config["plugins"] = [p for p in options.plugins if isinstance(p, temporalio.client.Plugin)]
+    if options.runtime is not None:
+        config["runtime"] = options.runtime
     try:
         return await Client.connect(**config)
     except Exception as exc:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import temporalio.converter
 from temporalio.client import (
     Client,
     Schedule,
@@ -86,12 +87,16 @@ def build_schedule(
         inp,
         id=cron_run_prefix(inngest.app_id, fn.id),
         task_queue=inngest.task_queue,
+        # Already a payload, so a payload codec leaves it as is: schedule_memo reads it
+        # without one (cron, zone, signature and version are no user data).
         memo={
-            MEMO_KEY: {
-                **cron,
-                "signature": signature,
-                "version": (version or code_version(inngest)).to_json(),
-            }
+            MEMO_KEY: temporalio.converter.default().payload_converter.to_payload(
+                {
+                    **cron,
+                    "signature": signature,
+                    "version": (version or code_version(inngest)).to_json(),
+                }
+            )
         },
         static_summary=cron_summary(fn.id, trigger.cron),
         typed_search_attributes=run_search_attributes(

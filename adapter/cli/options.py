@@ -21,17 +21,26 @@ from typing import Any, Protocol, TypeAlias
 from adapter._define.client import Inngest
 from adapter._define.discovery import apps_of, discover
 from adapter._define.function import Function
+from adapter._temporal.options import (
+    PLUGINS_ENV,
+    TemporalOptions,
+    options_from_env,
+    options_from_specs,
+    prometheus_runtime,
+)
 
 __all__ = [
     "CommandGroup",
     "Handler",
     "Subparsers",
     "add_functions",
+    "add_plugins",
     "add_temporal",
     "configure_logging",
     "load",
     "register_handlers",
     "stop_on_signals",
+    "temporal_options",
 ]
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -69,6 +78,36 @@ def add_temporal(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--namespace", help="Temporal namespace (default: TEMPORAL_NAMESPACE or default)"
     )
+
+
+def add_plugins(parser: argparse.ArgumentParser, *, metrics: bool = False) -> None:
+    """Add ``--plugin MODULE:ATTR`` (repeatable) and, with ``metrics``, ``--prometheus HOST:PORT``."""
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="a payload codec, temporalio plugin or interceptor (or a class or function "
+        "making one) for the Temporal client and worker, e.g. "
+        f"adapter.encryption:EncryptionCodec; repeatable; also read from {PLUGINS_ENV} "
+        "(comma-separated)",
+    )
+    if metrics:
+        parser.add_argument(
+            "--prometheus",
+            metavar="HOST:PORT",
+            help="serve Temporal's SDK metrics (workers, polls, activities) for Prometheus "
+            "at http://HOST:PORT/metrics",
+        )
+
+
+def temporal_options(args: argparse.Namespace) -> TemporalOptions:
+    """The options ``--plugin``, ``ADAPTER_PLUGINS`` and ``--prometheus`` give (see :func:`add_plugins`)."""
+    options = options_from_env().merged(options_from_specs(getattr(args, "plugin", None) or []))
+    bind = getattr(args, "prometheus", None)
+    if bind:
+        options = options.merged(TemporalOptions(runtime=prometheus_runtime(bind)))
+    return options
 
 
 def register_handlers(

@@ -20,7 +20,15 @@ from adapter._temporal.registry import register as register_app
 from adapter._temporal.schedules import SyncReport, sync_schedules
 from adapter._temporal.search_attributes import prepare_namespace
 from adapter.cli.functions import trigger_text
-from adapter.cli.options import Subparsers, add_functions, add_temporal, load, stop_on_signals
+from adapter.cli.options import (
+    Subparsers,
+    add_functions,
+    add_plugins,
+    add_temporal,
+    load,
+    stop_on_signals,
+    temporal_options,
+)
 from adapter.worker import WorkerSettings, run_workers
 
 
@@ -43,6 +51,7 @@ def register(subparsers: Subparsers) -> None:
         default=DEFAULT_PORT,
         help=f"port of the Inngest Event API for SDKs (default {DEFAULT_PORT})",
     )
+    add_plugins(dev, metrics=True)
     dev.set_defaults(handler=dev_command)
 
     worker = subparsers.add_parser("worker", help="run a worker against an existing Temporal")
@@ -75,12 +84,14 @@ def register(subparsers: Subparsers) -> None:
         default=WorkerSettings.graceful_shutdown.total_seconds(),
         help="seconds running steps get to finish on SIGTERM before they are handed back (default 10)",
     )
+    add_plugins(worker, metrics=True)
     worker.set_defaults(handler=worker_command)
 
 
 async def dev_command(args: argparse.Namespace) -> int:
     """``adapter dev``: the Temporal dev server, schedules, Event API and worker until Ctrl-C."""
     functions, apps = load(args.functions)
+    options = temporal_options(args)  # a plugin that does not load stops here
     state = Path(args.state_dir)
     server = DevServer(
         db_file=state / "temporal.db",
@@ -91,7 +102,7 @@ async def dev_command(args: argparse.Namespace) -> int:
     print(f"Starting the Temporal dev server ({server.address}, data in {server.db_file}) ...")
     await server.start()
     try:
-        client = await connect(server.address)
+        client = await connect(server.address, options=options, environ_plugins=False)
         await prepare_namespace(client, apps)
         for app in apps:
             app.set_temporal_client(client)
@@ -126,7 +137,8 @@ async def worker_command(args: argparse.Namespace) -> int:
     """``adapter worker``: sync schedules and run a worker on the given Temporal until SIGTERM."""
     functions, apps = load(args.functions)
     versions = [code_version(app, args.deploy_stamp) for app in apps]  # a bad stamp stops here
-    client = await connect(args.address, args.namespace)
+    options = temporal_options(args)
+    client = await connect(args.address, args.namespace, options, environ_plugins=False)
     await prepare_namespace(client, apps)
     if not args.no_schedules:
         for app, version in zip(apps, versions, strict=True):
@@ -140,6 +152,8 @@ async def worker_command(args: argparse.Namespace) -> int:
         max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
         graceful_shutdown=timedelta(seconds=args.graceful_shutdown),
         deploy_stamp=args.deploy_stamp,
+        interceptors=options.interceptors,  # the worker-only ones are not on the client
+        plugins=options.plugins,
     )
     await run_workers(client, apps, settings=settings, stop=stop)
     return 0

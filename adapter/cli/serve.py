@@ -20,9 +20,11 @@ from adapter._temporal.connect import connect
 from adapter.cli.options import (
     Subparsers,
     add_functions,
+    add_plugins,
     add_temporal,
     optional_apps,
     stop_on_signals,
+    temporal_options,
 )
 
 
@@ -70,6 +72,7 @@ def register(subparsers: Subparsers) -> None:
         help=f"largest event (default {DEFAULT_MAX_EVENT_BYTES:,}, capped by the Temporal "
         "payload limit)",
     )
+    add_plugins(serve)
     serve.set_defaults(handler=serve_command)
 
 
@@ -87,7 +90,8 @@ async def serve_command(args: argparse.Namespace) -> int:
     # such as the payload limit, apply when it is there).
     apps = optional_apps(args.functions)
     functions = [fn for app in apps for fn in app.functions]
-    client = await connect(args.address, args.namespace)
+    options = temporal_options(args)
+    client = await connect(args.address, args.namespace, options, environ_plugins=False)
     for app in apps:
         app.set_temporal_client(client)
     stop = stop_on_signals()
