@@ -518,3 +518,32 @@ async def test_worker_command_plugin_encrypts_what_the_worker_writes(
         worker.send_signal(signal.SIGTERM)
         _, stderr = worker.communicate(timeout=60)
     assert worker.returncode == 0, stderr
+
+
+async def test_a_gate_batches_encrypted_events(client: Client, cleanup: list[str]) -> None:
+    """The gate workflow (batch, throttle, debounce) reads events through the codec too."""
+    name = f"encb-{uuid.uuid4().hex[:8]}/item"
+    app = make_app(client, payload_codec=EncryptionCodec(K1))
+    cleanup.append(app.app_id)
+
+    @app.create_function(id="batched", event=name, batch_events={"max_size": 3, "timeout": "30s"})
+    async def batched(ctx: Any) -> Any:
+        return sorted(e.data["secret"] for e in ctx.events)
+
+    enc = await app.temporal()
+    async with running(client, app):
+        await app.send(
+            [{"name": name, "id": f"b{i}", "data": {"secret": f"SECRET-{i}"}} for i in range(3)]
+        )
+        handle = enc.get_workflow_handle(f"{app.app_id}:batched:batch:b0")
+        result = await eventually(lambda: handle.result(), message="the batch ran")
+    assert result == ["SECRET-0", "SECRET-1", "SECRET-2"]
+    gates = [
+        wf
+        async for wf in client.list_workflows(
+            f"TaskQueue = '{app.task_queue}' AND WorkflowType != 'batched'"
+        )
+    ]
+    assert gates, "the batch went through a gate"
+    for wf in [*gates, await client.get_workflow_handle(handle.id).describe()]:
+        assert b"SECRET" not in await raw_history(client, client.get_workflow_handle(wf.id))

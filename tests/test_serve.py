@@ -235,3 +235,20 @@ async def test_django_serve_returns_the_url_pattern_and_runs_the_worker(client: 
     await app.send({"name": name, "id": "d1", "data": {"who": "Di"}})
     assert await result(client, app, "d1") == "hi Di"
     await asyncio.to_thread(adapter.django.stop)
+
+
+def test_flask_reloader_watcher_starts_no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    import click
+
+    from adapter.flask import _reloader_watcher
+
+    monkeypatch.delenv("WERKZEUG_RUN_MAIN", raising=False)
+    assert not _reloader_watcher()  # not under `flask run`
+    with click.Context(click.Command("run"), info_name="run") as ctx:
+        ctx.params = {"reload": True}
+        assert _reloader_watcher()  # the watcher of `flask run --reload`
+        monkeypatch.setenv("WERKZEUG_RUN_MAIN", "true")
+        assert not _reloader_watcher()  # its child, which serves
+        monkeypatch.delenv("WERKZEUG_RUN_MAIN")
+        ctx.params = {"reload": False}
+        assert not _reloader_watcher()  # `flask run --no-reload`
