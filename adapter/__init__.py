@@ -3,6 +3,11 @@
 Define functions with :meth:`Inngest.create_function`, send events with
 :meth:`Inngest.send`, and run them with ``adapter dev`` or ``adapter worker``
 (in code: :mod:`adapter.worker`). Test them with :mod:`adapter.testing`.
+
+inngest-py's public names are here too (README, "Migrating from inngest-py"), so an
+app needs only ``import adapter as inngest``; ``inngest.experimental.mocked`` is
+:mod:`adapter.experimental.mocked` (write ``from adapter.experimental import mocked``
+where a test imports it with ``from inngest.experimental import mocked``).
 """
 
 # define
@@ -24,6 +29,15 @@ from adapter._define.config import (
 )
 from adapter._define.event import Event
 from adapter._define.function import Function
+from adapter._define.inngest_options import Streaming
+from adapter._define.middleware import (
+    Middleware,
+    MiddlewareSync,
+    SendEventsResult,
+    StepMemos,
+    TransformOutputResult,
+)
+from adapter._define.serializer import JSON, PydanticSerializer, Serializer
 
 # errors
 from adapter._errors import (
@@ -63,6 +77,16 @@ __all__ = [
     "Timeouts",
     "TriggerCron",
     "TriggerEvent",
+    # inngest-py's serializer (output_type=) and middleware (accepted, not called yet)
+    "JSON",
+    "Middleware",
+    "MiddlewareSync",
+    "PydanticSerializer",
+    "SendEventsResult",
+    "Serializer",
+    "StepMemos",
+    "Streaming",
+    "TransformOutputResult",
     # run
     "Context",
     "ContextSync",
@@ -87,3 +111,7 @@ __all__ = [
     "discover",
     "run_workers",
 ]
+
+# inngest-py's inngest.experimental.mocked, as adapter.experimental.mocked (last: it
+# imports the sandbox, which imports the worker)
+from adapter import experimental as experimental

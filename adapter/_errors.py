@@ -100,7 +100,7 @@ class SendError(AdapterError):
 class NonRetriableError(Exception):
     """Fails the run at once, in a step or outside one; no further attempts."""
 
-    def __init__(self, message: str | None = None, *, quiet: bool = False) -> None:
+    def __init__(self, message: str | None = None, quiet: bool = False) -> None:
         super().__init__(message or "non-retriable error")
         self.message = message or "non-retriable error"
         self.quiet = quiet
@@ -114,13 +114,12 @@ class RetryAfterError(Exception):
 
     def __init__(
         self,
-        message: str,
+        message: str | None,
         retry_after: int | timedelta | datetime,
-        *,
         quiet: bool = False,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message or "retry after error")
+        self.message = message or "retry after error"
         self.quiet = quiet
         if isinstance(retry_after, datetime):
             when = retry_after if retry_after.tzinfo else retry_after.replace(tzinfo=UTC)

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
@@ -18,6 +18,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapter._define.config import Backoff, FunctionConfig, TriggerEvent
 from adapter._define.event import Event, prepare_events
 from adapter._define.function import Function, Handler, build_config, check_handler
+from adapter._define.inngest_options import InngestPyOptions
+from adapter._define.middleware import UninitializedMiddleware
+from adapter._define.serializer import UNSET, Serializer
 from adapter._errors import ConfigError, DuplicateFunctionError, EventValidationError, SendError
 from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, json_size
 from adapter._protocol import (
@@ -32,6 +35,9 @@ from adapter._temporal.options import TemporalOptions, with_options
 from adapter._temporal.registry import REGISTRY
 from adapter._temporal.search_attributes import missing_search_attributes
 
+if TYPE_CHECKING:
+    from adapter._define.function import Logger
+
 EventInput = Event | Mapping[str, Any] | Sequence[Event | Mapping[str, Any]]
 _log = logging.getLogger("adapter.send")
 TRANSIENT = frozenset(
@@ -45,7 +51,7 @@ TRANSIENT = frozenset(
 )
 
 
-class Inngest:
+class Inngest(InngestPyOptions):
     """An app: a set of functions and the means to send them events.
 
     ``app_id`` names the app; its functions run on the Temporal task queue
@@ -70,6 +76,20 @@ class Inngest:
     the same event ids. Events of names that some registered function waits or
     cancels on also go to that name's hub; ``event_hub=False`` skips that (a
     diagnostic switch: waits and cancels then never see this sender's events).
+
+    inngest-py's constructor options are accepted with the same spelling, so that
+    ``import adapter as inngest`` is the only change an app needs:
+
+    * ``logger``: the logger behind ``ctx.logger`` (also :meth:`set_logger`);
+    * ``serializer``: turns ``output_type=`` results into JSON and back
+      (default :class:`~adapter.PydanticSerializer`);
+    * ``middleware``: kept in ``client.middleware`` (and :meth:`add_middleware`), but
+      its hooks are not called yet; a warning says so;
+    * ``is_production``, ``env``, ``event_key``, ``signing_key``, ``api_base_url``,
+      ``event_api_base_url``, ``request_timeout``, ``app_version``: kept as attributes
+      (with inngest-py's ``INNGEST_*`` environment fallbacks) and otherwise unused: runs
+      start from Temporal and ``send`` hands events to Temporal, never to an Inngest
+      server. One INFO line names those given (:mod:`adapter._define.inngest_options`).
     """
 
     def __init__(
@@ -90,6 +110,18 @@ class Inngest:
         interceptors: Sequence[Any] = (),
         plugins: Sequence[Any] = (),
         runtime: Runtime | None = None,
+        # inngest-py's options (see the class docstring)
+        api_base_url: str | None = None,
+        app_version: str | None = None,
+        env: str | None = None,
+        event_api_base_url: str | None = None,
+        event_key: str | None = None,
+        is_production: bool | None = None,
+        logger: Logger | None = None,
+        middleware: list[UninitializedMiddleware] | None = None,
+        request_timeout: int | timedelta | None = None,
+        serializer: Serializer | None = None,
+        signing_key: str | None = None,
     ) -> None:
         if not app_id or not isinstance(app_id, str):
             raise ConfigError(
@@ -119,6 +151,19 @@ class Inngest:
             else with_options(temporal_client, self.temporal_options)
         )
         self._functions: dict[str, Function] = {}
+        self._init_inngest_py(
+            api_base_url=api_base_url,
+            app_version=app_version,
+            env=env,
+            event_api_base_url=event_api_base_url,
+            event_key=event_key,
+            is_production=is_production,
+            logger=logger,
+            middleware=middleware,
+            request_timeout=request_timeout,
+            serializer=serializer,
+            signing_key=signing_key,
+        )
 
     # --- defining functions -------------------------------------------------
     @overload
@@ -157,8 +202,15 @@ class Inngest:
         Options: ``name``, ``retries`` (0..20, default 4), ``backoff``,
         ``step_timeout``; triggers via ``trigger``/``triggers``/``cron``/``event``.
         Invalid config raises ConfigError naming the function and the field.
+        As in inngest-py, ``output_type=`` names the type of the handler's result
+        (``step.invoke`` of this function rebuilds it), and ``middleware=`` is kept
+        in ``fn.middleware`` (its hooks are not called yet).
         """
         on_failure = options.pop("on_failure", None) or options.pop("onFailure", None)
+        output_type = options.pop("output_type", UNSET)
+        middleware = list(options.pop("middleware", None) or [])
+        if middleware:
+            self._warn_middleware(len(middleware))
         if isinstance(config, Mapping):
             config = dict(config)
             on_failure = (
@@ -166,15 +218,20 @@ class Inngest:
             )
         fn_config = build_config(config, trigger, options)
         if handler is not None:
-            return self._register(fn_config, handler, on_failure)
+            return self._register(fn_config, handler, on_failure, output_type, middleware)
 
         def decorator(func: Handler) -> Function:
-            return self._register(fn_config, func, on_failure)
+            return self._register(fn_config, func, on_failure, output_type, middleware)
 
         return decorator
 
     def _register(
-        self, config: FunctionConfig, handler: Handler, on_failure: Handler | None = None
+        self,
+        config: FunctionConfig,
+        handler: Handler,
+        on_failure: Handler | None = None,
+        output_type: object = UNSET,
+        middleware: list[UninitializedMiddleware] | None = None,
     ) -> Function:
         check_handler(handler, config.id)
         if on_failure is not None:
@@ -186,7 +243,7 @@ class Inngest:
                 config.id,
                 self._functions[config.id],
             )
-        fn = Function(self, config, handler)
+        fn = Function(self, config, handler, output_type=output_type, middleware=middleware)
         self._functions[config.id] = fn
         if on_failure is not None:
             # As in Inngest: a companion function triggered by inngest/function.failed.
@@ -204,6 +261,7 @@ class Inngest:
                 retries=0,
             )
             self._register(companion, on_failure)
+            fn.on_failure_fn_id = companion.id
         return fn
 
     @property
@@ -233,20 +291,20 @@ class Inngest:
         return self._temporal
 
     # --- sending events --------------------------------------------------------
-    async def send(self, events: EventInput) -> list[str]:
+    async def send(self, events: EventInput, *, skip_middleware: bool = False) -> list[str]:
         """Send one event or a list; returns their ids, in order.
 
         Each event is validated (name required; ``id`` and ``ts`` filled in), then one
         run starts per function whose event trigger matches the name (and ``if``).
         The run's workflow id derives from function and event id, so sending the
         same event id again starts nothing new. All events are validated before
-        any is sent.
+        any is sent. ``skip_middleware`` is inngest-py's (middleware is not called yet).
         """
         prepared = self._prepare(events)
         await self._dispatch(await self.temporal(), prepared)
         return [e.id for e in prepared]
 
-    def send_sync(self, events: EventInput) -> list[str]:
+    def send_sync(self, events: EventInput, *, skip_middleware: bool = False) -> list[str]:
         """Blocking twin of :meth:`send`, for code that is not async."""
         prepared = self._prepare(events)
         result: list[BaseException] = []

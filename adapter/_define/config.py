@@ -43,12 +43,20 @@ class TriggerCron(BaseModel):
     """Run the function on a cron schedule (``{"cron": "0 * * * *"}``), UTC by default.
 
     ``timezone`` (or a ``TZ=Area/City`` prefix) uses Temporal's own zone support.
+    ``jitter`` (inngest-py's, e.g. ``"30s"``) delays each tick by a random time up to
+    it: the Temporal Schedule's own jitter.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     cron: str
     timezone: str | None = None
+    jitter: timedelta | None = None
+
+    @field_validator("jitter", mode="before")
+    @classmethod
+    def _jitter(cls, value: Any) -> timedelta | None:
+        return None if value is None else parse_duration(value, field="jitter")
 
     @model_validator(mode="after")
     def _valid_cron(self) -> TriggerCron:
@@ -144,6 +152,8 @@ class Concurrency(_Options):
     @field_validator("scope", mode="before")
     @classmethod
     def _scope(cls, value: Any) -> Any:
+        if value is None:  # inngest-py's default
+            return "fn"
         return {"function": "fn", "env": "app", "account": "app"}.get(value, value)
 
     @field_validator("key")
@@ -176,6 +186,11 @@ class Throttle(_Windowed):
 
     burst: int = Field(default=1, ge=1)
 
+    @field_validator("burst", mode="before")
+    @classmethod
+    def _burst(cls, value: Any) -> Any:
+        return 1 if value is None else value  # inngest-py allows burst=None
+
 
 class RateLimit(_Windowed):
     """Start at most ``limit`` runs per ``period``, per key; excess events are skipped."""
@@ -206,16 +221,31 @@ class Debounce(_Options):
 
 
 class Batch(_Options):
-    """Collect up to ``max_size`` events (or what arrived within ``timeout``) into one run."""
+    """Collect up to ``max_size`` events (or what arrived within ``timeout``) into one run.
+
+    ``timeout`` defaults to 60s, as Inngest's. inngest-py's ``if_exp`` (batch only the
+    events matching an expression) is not supported yet: giving it is refused.
+    """
 
     max_size: int = Field(ge=1, le=1000)
-    timeout: timedelta
+    timeout: timedelta = timedelta(seconds=60)
     key: str | None = None
+    if_exp: str | None = Field(default=None, alias="if")
 
     @field_validator("timeout", mode="before")
     @classmethod
     def _timeout(cls, value: Any) -> timedelta:
-        return _duration_field(value, "timeout")
+        return timedelta(seconds=60) if value is None else _duration_field(value, "timeout")
+
+    @field_validator("if_exp")
+    @classmethod
+    def _if_exp(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError(
+                "conditional batching (if_exp) is not supported yet; batch every event, or "
+                "filter with the trigger's expression"
+            )
+        return value
 
     @field_validator("key")
     @classmethod

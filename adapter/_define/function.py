@@ -6,13 +6,17 @@ import inspect
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from pydantic import ValidationError
 
 from adapter._define.config import Backoff, FunctionConfig, Trigger, TriggerCron, TriggerEvent
 from adapter._define.first_step import first_step_id
+from adapter._define.serializer import UNSET, Serializer, encode
 from adapter._errors import ConfigError
+
+if TYPE_CHECKING:
+    Logger: TypeAlias = logging.Logger | logging.LoggerAdapter[Any]
 
 Handler = Callable[..., Any]
 
@@ -69,14 +73,45 @@ class App(Protocol):
 
 
 class Function:
-    """A durable function: one Temporal workflow type, named by its id."""
+    """A durable function: one Temporal workflow type, named by its id.
 
-    def __init__(self, client: App, config: FunctionConfig, handler: Handler) -> None:
+    ``output_type`` (inngest-py's ``create_function(output_type=...)``) is the type of
+    the handler's result: it is recorded as JSON through the client's serializer and
+    rebuilt as this type by ``step.invoke``. ``middleware`` is kept, not called yet.
+    """
+
+    def __init__(
+        self,
+        client: App,
+        config: FunctionConfig,
+        handler: Handler,
+        *,
+        output_type: object = UNSET,
+        middleware: Sequence[Any] | None = None,
+    ) -> None:
         self.client = client
         self.config = config
         self.handler = handler
-        self.logger = logging.getLogger(f"adapter.fn.{config.id}")
+        self.output_type = output_type
+        self.middleware = list(middleware or [])
+        self.on_failure_fn_id: str | None = None
+        self._logger = logging.getLogger(f"adapter.fn.{config.id}")
         self.first_step = first_step_id(handler)
+
+    @property
+    def logger(self) -> Logger:
+        """The logger behind ``ctx.logger``: the client's ``logger=``, else ``adapter.fn.<id>``."""
+        custom: Logger | None = getattr(self.client, "custom_logger", None)
+        return custom if custom is not None else self._logger
+
+    @property
+    def serializer(self) -> Serializer | None:
+        """The client's ``serializer=`` (None: the default pydantic one)."""
+        return getattr(self.client, "serializer", None)
+
+    def encode_result(self, value: Any) -> Any:
+        """The handler's result as JSON data, through ``output_type`` when one is given."""
+        return encode(value, self.output_type, self.serializer)
 
     @property
     def id(self) -> str:
@@ -102,6 +137,16 @@ class Function:
     def is_async(self) -> bool:
         """True for ``async def`` handlers."""
         return inspect.iscoroutinefunction(self.handler)
+
+    @property
+    def is_handler_async(self) -> bool:
+        """inngest-py's name for :attr:`is_async`."""
+        return self.is_async
+
+    @property
+    def local_id(self) -> str:
+        """inngest-py's id without the app prefix: here the same as :attr:`id`."""
+        return self.config.id
 
     @property
     def backoff(self) -> Backoff:

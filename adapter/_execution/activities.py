@@ -178,6 +178,7 @@ class FunctionActivities:
                 payload_limit=self._payload_limit,
                 threads=self._threads,
                 app=self._app,
+                encode=fn.encode_result,
             )
         except StepFailed as failed:
             raise to_application_error(failed.error, failed.step_id) from failed.error

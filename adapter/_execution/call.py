@@ -12,10 +12,9 @@ import asyncio
 import contextlib
 import contextvars
 import inspect
-import logging
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -55,6 +54,9 @@ class Outcome:
     Then exactly one of: ``done`` (the handler returned ``result``), ``plan`` (the
     next new steps), or ``lookahead_failed`` (code after the step raised; the
     orchestrator calls the handler again, with retries).
+    ``returned`` is what the handler returned, before it became the JSON ``result``
+    (never reported: the sandbox's inngest-py layer hands it back as inngest-py's
+    ``mocked`` does).
     """
 
     executed: dict[str, Any] | None = None
@@ -62,6 +64,7 @@ class Outcome:
     done: bool = False
     result: Any = None
     lookahead_failed: bool = False
+    returned: Any = None
 
     def to_wire(self) -> dict[str, Any]:
         """JSON form returned by the activity; empty fields are left out to keep history small."""
@@ -117,7 +120,11 @@ class EventSender(Protocol):
 
 
 class Execution:
-    """State of one call of the handler. Steps talk to it; the driver reads it."""
+    """State of one call of the handler. Steps talk to it; the driver reads it.
+
+    ``stubs`` are the step ids a test stubs (the sandbox's): such a step needs nothing
+    that only a real run would (``invoke_by_id`` of a function this app does not have).
+    """
 
     def __init__(
         self,
@@ -129,8 +136,11 @@ class Execution:
         app: App | None = None,
         sender: EventSender | None = None,
         run_id: str = "",
+        stubs: Collection[str] = (),
     ) -> None:
         self.memo = memo
+        self.stubs = stubs
+        self.encode_result: Callable[[Any], Any] | None = None
         self.app = app
         self.sender = sender or app
         self.run_id = run_id
@@ -173,6 +183,11 @@ class Execution:
         count = self.counters.get(step_id, 0)
         self.counters[step_id] = count + 1
         return step_id if count == 0 else f"{step_id}:{count}"
+
+    def stubbed(self, step_id: str) -> bool:
+        """Whether the next step called ``step_id`` is stubbed (by its unique id)."""
+        count = self.counters.get(step_id, 0)
+        return (step_id if count == 0 else f"{step_id}:{count}") in self.stubs
 
     def lookup(self, step_id: str) -> tuple[bool, Any]:
         """(True, value) for a memoized step; raises StepError for a memoized failure."""
@@ -227,10 +242,15 @@ class Execution:
             self.wake.set()
         return value
 
-    def _record_or_fail(self, step_id: str, result: Any) -> Any:
-        """Record a body's result; a non-JSON or oversized one fails the step instead."""
+    def _record_or_fail(
+        self, step_id: str, result: Any, encode: Callable[[Any], Any] | None = None
+    ) -> Any:
+        """Record a body's result; a non-JSON or oversized one fails the step instead.
+
+        ``encode`` turns the result into JSON data first (``output_type=``).
+        """
         try:
-            return self.finish_step(step_id, result)
+            return self.finish_step(step_id, result if encode is None else encode(result))
         except Exception as exc:
             raise self.fail_step(step_id, exc) from None
 
@@ -255,8 +275,17 @@ class Execution:
         finally:
             _IN_STEP.reset(token)
 
-    async def call_body(self, step_id: str, body: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-        """Run a step body from an async handler: coroutines here, plain functions in a thread."""
+    async def call_body(
+        self,
+        step_id: str,
+        body: Callable[..., Any],
+        args: tuple[Any, ...],
+        encode: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """Run a step body from an async handler: coroutines here, plain functions in a thread.
+
+        Returns the recorded JSON value (``encode`` makes it from the result first).
+        """
         with self._running(step_id):
             if inspect.iscoroutinefunction(body):
                 result = await body(*args)
@@ -266,16 +295,22 @@ class Execution:
                 result = await loop.run_in_executor(self.threads, ctx.run, body, *args)
                 if inspect.isawaitable(result):
                     result = await result
-        return self._record_or_fail(step_id, result)
+        return self._record_or_fail(step_id, result, encode)
 
-    def call_body_sync(self, step_id: str, body: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    def call_body_sync(
+        self,
+        step_id: str,
+        body: Callable[..., Any],
+        args: tuple[Any, ...],
+        encode: Callable[[Any], Any] | None = None,
+    ) -> Any:
         """Run a step body from a sync handler, in the handler's own thread."""
         self.executing = True
         with self._running(step_id):
             result = body(*args)
             if inspect.isawaitable(result):
                 result = asyncio.run(_await(result))
-        return self._record_or_fail(step_id, result)
+        return self._record_or_fail(step_id, result, encode)
 
 
 async def _await(awaitable: Any) -> Any:
@@ -290,4 +325,4 @@ class RunInfo:
     run_id: str
     attempt: int
     events: list[Event]
-    logger: logging.Logger
+    logger: Any  # logging.Logger, a LoggerAdapter or the client's logger=

@@ -15,17 +15,25 @@ class ReplayAwareLogger:
 
     Each call of the handler replays every finished step from the memo before it
     reaches new work; without this, a line logged before step 5 would print five
-    times.
+    times. ``logger`` is a ``logging.Logger`` or ``LoggerAdapter`` (the client's
+    ``logger=``), or any object with ``debug``/``info``/... methods, such as a
+    structlog logger.
     """
 
-    def __init__(self, logger: logging.Logger, is_live: Any) -> None:
+    def __init__(self, logger: Any, is_live: Any) -> None:
         self._logger = logger
         self._is_live = is_live
+        self._stdlib = isinstance(logger, logging.Logger | logging.LoggerAdapter)
 
     def _log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
-        if self._is_live():
+        if not self._is_live():
+            return
+        if self._stdlib:
             kwargs.setdefault("stacklevel", 3)
             self._logger.log(level, msg, *args, **kwargs)
+        else:
+            method = logging.getLevelName(level).lower()
+            getattr(self._logger, method)(msg, *args, **kwargs)
 
     def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
         """Log at DEBUG when not replaying."""

@@ -20,12 +20,12 @@ import asyncio
 import contextlib
 import contextvars
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Executor
 from typing import Any
 
 from adapter._define.function import App
-from adapter._errors import _Interrupt
+from adapter._errors import StepOutputError, _Interrupt
 from adapter._execution.call import EventSender, Execution, HandlerFailed, Outcome, RunInfo
 from adapter._execution.context import Context, ContextSync, ReplayAwareLogger
 from adapter._execution.payloads import check_size, to_json_value
@@ -59,8 +59,14 @@ async def execute(
     threads: Executor | None = None,
     app: App | None = None,
     sender: EventSender | None = None,
+    encode: Callable[[Any], Any] | None = None,
+    stubs: Collection[str] = (),
 ) -> Outcome:
-    """Call ``handler`` once; see the module docstring. Raises StepFailed or HandlerFailed."""
+    """Call ``handler`` once; see the module docstring. Raises StepFailed or HandlerFailed.
+
+    ``encode`` turns the handler's result into JSON data first (the function's
+    ``output_type``); ``stubs`` are the step ids a sandbox run stubs.
+    """
     ex = Execution(
         memo,
         target,
@@ -69,7 +75,9 @@ async def execute(
         app=app,
         sender=sender,
         run_id=info.run_id,
+        stubs=stubs,
     )
+    ex.encode_result = encode
     logger = ReplayAwareLogger(info.logger, ex.is_live)
     event = info.events[0]
     if not inspect.iscoroutinefunction(handler):
@@ -135,9 +143,17 @@ def _finish(task: asyncio.Future[Any], ex: Execution) -> Outcome:
 
 
 def _returned(result: Any, ex: Execution) -> Outcome:
-    value = to_json_value(result, what="the handler")
+    encoded = result
+    if ex.encode_result is not None:
+        try:
+            encoded = ex.encode_result(result)
+        except Exception as exc:
+            raise StepOutputError(
+                f"the handler's result could not be serialized with its output_type: {exc}"
+            ) from None
+    value = to_json_value(encoded, what="the handler")
     check_size(value, what="the handler's return value", limit=ex.payload_limit)
-    return Outcome(executed=ex.executed, done=True, result=value)
+    return Outcome(executed=ex.executed, done=True, result=value, returned=result)
 
 
 async def _execute_sync(handler: Callable[..., Any], ctx: ContextSync, ex: Execution) -> Outcome:

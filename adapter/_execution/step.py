@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from adapter._define.durations import DurationLike, parse_duration
 from adapter._define.event import Event, prepare_events
 from adapter._define.expressions import check_expression, match_expression
-from adapter._errors import ConfigError, _Interrupt
+from adapter._define.serializer import UNSET, decode, encode
+from adapter._errors import StepOutputError, _Interrupt
 from adapter._execution.call import Execution, Planned
+from adapter._execution.invoke import invoke_opts, resolve_target, stubbed_invoke_opts
 
 if TYPE_CHECKING:
     from adapter._define.function import Function
@@ -66,34 +68,6 @@ def _wait_opts(
     return {"event": event, "timeout": seconds, "if": expression}
 
 
-def _invoke_opts(
-    step_id: str, target: Function, data: Mapping[str, Any] | None, timeout: DurationLike | None
-) -> dict[str, Any]:
-    return {
-        "app_id": target.app_id,
-        "function_id": target.id,
-        "task_queue": target.client.task_queue,
-        "data": dict(data or {}),
-        "timeout": None
-        if timeout is None
-        else parse_duration(timeout, field=f"step.invoke('{step_id}') timeout").total_seconds(),
-        "opts": target.run_options(),
-    }
-
-
-def _resolve(ex: Execution, step_id: str, function_id: str, app_id: str | None) -> Function:
-    app = ex.app
-    if app is None or (app_id is not None and app_id != app.app_id):
-        raise ConfigError(
-            f"step.invoke_by_id('{step_id}'): function {function_id!r} of app "
-            f"{app_id or '?'} is not known to this worker; pass function= instead"
-        )
-    try:
-        return app.function(function_id)
-    except KeyError as exc:
-        raise ConfigError(f"step.invoke_by_id('{step_id}'): {exc.args[0]}") from None
-
-
 def _event_ids(ex: Execution, step_id: str, events: list[Event]) -> list[Event]:
     """Ids derived from run and step, so a retried send_event step sends the same events."""
     for i, event in enumerate(events):
@@ -119,8 +93,33 @@ class _StepBase:
     def __init__(self, execution: Execution) -> None:
         self._ex = execution
 
-    def _invoke_target(self, step_id: str, function_id: str, app_id: str | None) -> Function:
-        return _resolve(self._ex, step_id, function_id, app_id)
+    def _invoke_target(self, step_id: str, function_id: str, app_id: str | None) -> Function | None:
+        return resolve_target(self._ex, step_id, function_id, app_id)
+
+    def _encoder(self, output_type: object) -> Any:
+        """What turns a step body's result into JSON data (None: no ``output_type``)."""
+        if output_type is UNSET:
+            return None
+        serializer = getattr(self._ex.app, "serializer", None)
+        return lambda value: encode(value, output_type, serializer)
+
+    def _decode(self, step_id: str, value: Any, output_type: object, serializer: Any) -> Any:
+        """A recorded result rebuilt as ``output_type`` (unchanged without one)."""
+        if output_type is UNSET:
+            return value
+        try:
+            return decode(value, output_type, serializer)
+        except Exception as exc:
+            raise StepOutputError(
+                f"step '{step_id}': its recorded result cannot be read as output_type="
+                f"{getattr(output_type, '__name__', output_type)!s}: {exc}"
+            ) from None
+
+    def _decode_run(self, step_id: str, value: Any, output_type: object) -> Any:
+        return self._decode(step_id, value, output_type, getattr(self._ex.app, "serializer", None))
+
+    def _decode_invoke(self, step_id: str, value: Any, function: Function) -> Any:
+        return self._decode(step_id, value, function.output_type, function.serializer)
 
     def _outgoing(self, step_id: str, events: Any) -> list[Event]:
         """Events to send from a step, with ids derived from run and step."""
@@ -148,18 +147,27 @@ class Step(_StepBase):
             raise
         return False, None, sid
 
-    async def run(self, step_id: str, handler: Callable[..., Any], *handler_args: Any) -> Any:
+    async def run(
+        self,
+        step_id: str,
+        handler: Callable[..., Any],
+        *handler_args: Any,
+        output_type: object = UNSET,
+    ) -> Any:
         """Run ``handler(*handler_args)`` as a durable step and return its JSON result.
 
         The result is recorded under ``step_id``: on later calls of the handler the
         recorded value is returned without running ``handler`` again. A failing
         body is retried with backoff; after the last attempt ``StepError`` is
-        raised here, where the handler may catch it.
+        raised here, where the handler may catch it. With ``output_type=`` (a
+        pydantic model, a dataclass, ``list[Model]``...) the result is recorded
+        through the client's serializer and returned as that type, the first time
+        and on every replay.
         """
         found, value, sid = await self._new("run", step_id, {})
-        if found:
-            return value
-        return await self._ex.call_body(sid, handler, handler_args)
+        if not found:
+            value = await self._ex.call_body(sid, handler, handler_args, self._encoder(output_type))
+        return self._decode_run(step_id, value, output_type)
 
     async def sleep(self, step_id: str, duration: DurationLike) -> None:
         """Pause the run for ``duration`` (ms int, timedelta, or "30m", "2h", "1d") on a Temporal timer."""
@@ -197,15 +205,18 @@ class Step(_StepBase):
         function: Function,
         data: Mapping[str, Any] | None = None,
         timeout: DurationLike | None = None,
+        v: str | None = None,
     ) -> Any:
         """Run ``function`` as a Temporal child workflow and return its result.
 
-        Its failure raises ``StepError`` here.
+        Its failure raises ``StepError`` here. ``data`` and ``v`` become the invoked
+        run's ``event.data`` and ``event.v``; a function defined with ``output_type=``
+        returns its result as that type.
         """
         _, value, _ = await self._new(
-            "invoke", step_id, _invoke_opts(step_id, function, data, timeout)
+            "invoke", step_id, invoke_opts(step_id, function, data, timeout, v)
         )
-        return value
+        return self._decode_invoke(step_id, value, function)
 
     async def invoke_by_id(
         self,
@@ -215,10 +226,15 @@ class Step(_StepBase):
         app_id: str | None = None,
         data: Mapping[str, Any] | None = None,
         timeout: DurationLike | None = None,
+        v: str | None = None,
     ) -> Any:
         """Like :meth:`invoke`, naming the function by id."""
         target = self._invoke_target(step_id, function_id, app_id)
-        return await self.invoke(step_id, function=target, data=data, timeout=timeout)
+        if target is None:
+            opts = stubbed_invoke_opts(step_id, function_id, app_id, data, timeout)
+            _, value, _ = await self._new("invoke", step_id, opts)
+            return value
+        return await self.invoke(step_id, function=target, data=data, timeout=timeout, v=v)
 
     async def send_event(self, step_id: str, events: Any) -> list[str]:
         """Send events as a step (never twice on replay or retry); returns their ids."""
@@ -235,7 +251,14 @@ class Step(_StepBase):
 class StepSync(_StepBase):
     """Steps for plain ``def`` handlers; same semantics as :class:`Step`, no ``await``."""
 
-    def _new(self, kind: str, step_id: str, opts: dict[str, Any], inline: Any = None) -> Any:
+    def _new(
+        self,
+        kind: str,
+        step_id: str,
+        opts: dict[str, Any],
+        inline: Any = None,
+        encoder: Any = None,
+    ) -> Any:
         ex = self._ex
         sid = ex.unique_id(step_id)
         found, value = ex.lookup(sid)
@@ -244,13 +267,23 @@ class StepSync(_StepBase):
         if inline is not None and ex.may_run_inline(sid):
             ex.reached_new = True
             body, args = inline
-            return ex.call_body_sync(sid, body, args)
+            return ex.call_body_sync(sid, body, args, encoder)
         ex.plan_step(Planned(kind, sid, step_id, opts))
         raise _Interrupt()
 
-    def run(self, step_id: str, handler: Callable[..., Any], *handler_args: Any) -> Any:
-        """Run ``handler(*handler_args)`` as a durable step and return its JSON result."""
-        return self._new("run", step_id, {}, (handler, handler_args))
+    def run(
+        self,
+        step_id: str,
+        handler: Callable[..., Any],
+        *handler_args: Any,
+        output_type: object = UNSET,
+    ) -> Any:
+        """Run ``handler(*handler_args)`` as a durable step and return its JSON result.
+
+        ``output_type=`` as in :meth:`Step.run`.
+        """
+        value = self._new("run", step_id, {}, (handler, handler_args), self._encoder(output_type))
+        return self._decode_run(step_id, value, output_type)
 
     def sleep(self, step_id: str, duration: DurationLike) -> None:
         """Pause the run for ``duration`` on a Temporal timer."""
@@ -280,9 +313,11 @@ class StepSync(_StepBase):
         function: Function,
         data: Mapping[str, Any] | None = None,
         timeout: DurationLike | None = None,
+        v: str | None = None,
     ) -> Any:
         """Run ``function`` as a child workflow and return its result."""
-        return self._new("invoke", step_id, _invoke_opts(step_id, function, data, timeout))
+        value = self._new("invoke", step_id, invoke_opts(step_id, function, data, timeout, v))
+        return self._decode_invoke(step_id, value, function)
 
     def invoke_by_id(
         self,
@@ -292,10 +327,14 @@ class StepSync(_StepBase):
         app_id: str | None = None,
         data: Mapping[str, Any] | None = None,
         timeout: DurationLike | None = None,
+        v: str | None = None,
     ) -> Any:
         """Like :meth:`invoke`, naming the function by id."""
         target = self._invoke_target(step_id, function_id, app_id)
-        return self.invoke(step_id, function=target, data=data, timeout=timeout)
+        if target is None:
+            opts = stubbed_invoke_opts(step_id, function_id, app_id, data, timeout)
+            return self._new("invoke", step_id, opts)
+        return self.invoke(step_id, function=target, data=data, timeout=timeout, v=v)
 
     def send_event(self, step_id: str, events: Any) -> list[str]:
         """Send events as a step; returns their ids."""
@@ -314,7 +353,6 @@ class Group:
     async def parallel(
         self,
         callables: Sequence[Callable[[], Awaitable[T]]],
-        *,
         parallel_mode: ParallelMode = ParallelMode.WAIT,
     ) -> tuple[T, ...]:
         """Run each callable's steps concurrently; results in order.
@@ -347,7 +385,6 @@ class GroupSync:
     def parallel(
         self,
         callables: Sequence[Callable[[], T]],
-        *,
         parallel_mode: ParallelMode = ParallelMode.WAIT,
     ) -> tuple[T, ...]:
         """Plan every branch's step together so they run as concurrent activities."""

@@ -77,11 +77,10 @@ def build_schedule(
     spec = trigger.spec
     cron = {"cron": trigger.cron, "timezone": spec.timezone}
     inp = run_input(fn.app_id, None, fn.run_options(tagged), cron)
-    signature = hashlib.sha256(
-        json.dumps(
-            [inp, spec.expressions, inngest.task_queue, overlap_policy(fn).name], sort_keys=True
-        ).encode()
-    ).hexdigest()
+    signed: list[Any] = [inp, spec.expressions, inngest.task_queue, overlap_policy(fn).name]
+    if trigger.jitter:
+        signed.append(trigger.jitter.total_seconds())  # only when set: older signatures hold
+    signature = hashlib.sha256(json.dumps(signed, sort_keys=True).encode()).hexdigest()
     action = ScheduleActionStartWorkflow(
         fn.id,
         inp,
@@ -107,7 +106,11 @@ def build_schedule(
     )
     schedule = Schedule(
         action=action,
-        spec=ScheduleSpec(cron_expressions=spec.expressions, time_zone_name=spec.timezone),
+        spec=ScheduleSpec(
+            cron_expressions=spec.expressions,
+            time_zone_name=spec.timezone,
+            jitter=trigger.jitter or None,
+        ),
         policy=SchedulePolicy(overlap=overlap_policy(fn), catchup_window=timedelta(minutes=1)),
     )
     return schedule, signature

@@ -422,6 +422,8 @@ class FunctionRun:
             "ts": now_ms(),
             "data": opts["data"],
         }
+        if opts.get("v") is not None:
+            event["v"] = opts["v"]  # step.invoke(v=...): the invoked run's event.v
         timeout = opts.get("timeout")
         try:
             tagged = bool(self._opts.get("search_attributes"))

@@ -29,7 +29,7 @@ lists, exactly as Temporal does.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -214,6 +214,7 @@ class _SandboxRun:
         self.fn = fn
         self.events = [Event.model_validate(e) for e in events]
         self.stubs = stubs
+        self.stub_ids: Collection[str] = stubs.keys()  # what the executor treats as stubbed
         self.max_attempts = max_attempts
         self.run_id = run_id
         self.until = until
@@ -271,6 +272,8 @@ class _SandboxRun:
             payload_limit=self.fn.client.payload_limit,
             app=self.fn.client,
             sender=self.recorder,
+            encode=self.fn.encode_result,
+            stubs=self.stub_ids,
         )
 
     def record(self, step_id: str, kind: str, entry: dict[str, Any], **extra: Any) -> None:
@@ -332,7 +335,10 @@ class _SandboxRun:
     async def _invoke(self, planned: Planned) -> None:
         sid, kind, opts = planned.id, planned.kind, planned.opts
         target = self.fn.client.function(opts["function_id"])
-        sub = await run(target, event={"name": "inngest/function.invoked", "data": opts["data"]})
+        event = {"name": "inngest/function.invoked", "data": opts["data"]}
+        if opts.get("v") is not None:
+            event["v"] = opts["v"]
+        sub = await run(target, event=event)
         self.result.sent.extend(sub.sent)
         if sub.status == "completed":
             self.record(sid, kind, {"data": sub.output}, opts=opts)
