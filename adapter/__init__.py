@@ -44,12 +44,14 @@ from adapter._errors import (
     AdapterError,
     ConfigError,
     EventValidationError,
+    InvokeTimeoutError,
     NonRetriableError,
     PayloadTooLargeError,
     RetryAfterError,
     SendError,
     StepError,
     StepOutputError,
+    StepsChangedError,
 )
 
 # run (what a handler receives)
@@ -77,7 +79,7 @@ __all__ = [
     "Timeouts",
     "TriggerCron",
     "TriggerEvent",
-    # inngest-py's serializer (output_type=) and middleware (accepted, not called yet)
+    # inngest-py's serializer (output_type=) and middleware (hooks called by the worker)
     "JSON",
     "Middleware",
     "MiddlewareSync",
@@ -99,12 +101,14 @@ __all__ = [
     "AdapterError",
     "ConfigError",
     "EventValidationError",
+    "InvokeTimeoutError",
     "NonRetriableError",
     "PayloadTooLargeError",
     "RetryAfterError",
     "SendError",
     "StepError",
     "StepOutputError",
+    "StepsChangedError",
     # worker
     "Worker",
     "WorkerSettings",

@@ -10,14 +10,17 @@ Hierarchy::
     │   ├── EventValidationError     bad event given to send()
     │   ├── StepOutputError          a step returned a non-JSON or oversized value
     │   ├── SendError                Temporal did not take every event of a send
+    │   ├── StepsChangedError        each call of the handler met other new steps
     │   └── PayloadTooLargeError     a payload exceeds Temporal's limit
     ├── NonRetriableError            raise to fail the run at once
     ├── RetryAfterError              raise to retry after a given delay
     └── StepError                    a step failed for good; raised at the call site
+        └── InvokeTimeoutError       a step.invoke timed out (InngestInvokeTimeoutError)
 
 BaseException
-    └── _Interrupt (private)         stops a handler at a new step; never caught by
-                                     a user's ``except Exception``
+    ├── _Interrupt (private)         stops a handler at a new step; never caught by
+    │                                a user's ``except Exception``
+    └── _NestedStep (private)        a step inside a step body: fails the run
 
 Which errors fail a run at once (no further attempts, not memoized as a step
 error the handler could catch) is decided here, once: :data:`FATAL_ERRORS`. The
@@ -109,7 +112,8 @@ class NonRetriableError(Exception):
 class RetryAfterError(Exception):
     """Retries the failing step (or handler) after ``retry_after``.
 
-    ``retry_after`` is milliseconds (int), a ``timedelta`` or an aware ``datetime``.
+    ``retry_after`` is milliseconds (int), a ``timedelta`` or a ``datetime`` (a naive
+    one is local time).
     """
 
     def __init__(
@@ -122,7 +126,8 @@ class RetryAfterError(Exception):
         self.message = message or "retry after error"
         self.quiet = quiet
         if isinstance(retry_after, datetime):
-            when = retry_after if retry_after.tzinfo else retry_after.replace(tzinfo=UTC)
+            # A naive datetime is local time, as inngest-py reads it (datetime.now() + ...).
+            when = retry_after if retry_after.tzinfo else retry_after.astimezone()
             delay = when - datetime.now(UTC)
         elif isinstance(retry_after, timedelta):
             delay = retry_after
@@ -150,6 +155,67 @@ class StepError(Exception):
 
     def __str__(self) -> str:
         return f"step '{self.step_id}' failed: {self.name}: {self.message}"
+
+
+INVOKE_TIMEOUT_NAME = "InngestInvokeTimeoutError"
+INVOKE_TIMEOUT_MESSAGE = "Timed out waiting for invoked function to complete"
+
+
+class InvokeTimeoutError(StepError):
+    """A ``step.invoke`` whose function did not finish within its ``timeout``.
+
+    As inngest-py's: a :class:`StepError` named ``InngestInvokeTimeoutError``, raised
+    at the ``step.invoke`` call site (the handler may catch it).
+    """
+
+    def __init__(
+        self,
+        message: str = INVOKE_TIMEOUT_MESSAGE,
+        name: str = INVOKE_TIMEOUT_NAME,
+        stack: str | None = None,
+        step_id: str = "",
+    ) -> None:
+        super().__init__(message, name, stack, step_id)
+
+
+class StepsChangedError(AdapterError):
+    """A run made no progress: each call of the handler met other new steps.
+
+    Step ids (and the order of steps up to the first new one) must be the same on
+    every call; ids made from the time, random numbers or state outside the run
+    change from call to call. ``steps`` are the new step ids the calls met.
+    """
+
+    def __init__(self, message: str, steps: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.steps = list(steps)
+
+    @classmethod
+    def of(cls, function_id: str, calls: int, steps: Sequence[str]) -> StepsChangedError:
+        """The error for ``function_id`` after ``calls`` calls without progress."""
+        unique = list(dict.fromkeys(steps))
+        shown = ", ".join(f"'{s}'" for s in unique[:8]) + (", ..." if len(unique) > 8 else "")
+        return cls(
+            f"function '{function_id}' made no progress in {calls} calls of its handler: each "
+            f"call met other new steps ({shown or 'none'}); step ids and their order must be "
+            "the same on every call: make them from the event and earlier step results, not "
+            "from the time, random numbers or state outside the run",
+            unique,
+        )
+
+
+MAX_CALLS_WITHOUT_PROGRESS = 20
+"""Calls of a handler in a row (step calls included, retries not) that record nothing,
+before the run fails with StepsChangedError. A run that makes progress needs two at most."""
+
+NESTED_STEP_MESSAGE = "Nested steps are not supported"
+
+
+class _NestedStep(BaseException):
+    """A step called inside a step body; the body's step then fails the run.
+
+    A BaseException, so that the body's own ``except Exception`` cannot swallow it.
+    """
 
 
 class _Interrupt(BaseException):

@@ -28,9 +28,18 @@ from adapter._execution.call import HandlerFailed, RunInfo, StepFailed, error_en
 from adapter._execution.executor import execute
 from adapter._execution.payloads import check_size
 from adapter._execution.state import RUN_STATES
-from adapter._protocol import ActivityName, Query, SendRequest, SignalWithStart, StepTask
+from adapter._protocol import (
+    ActivityName,
+    Query,
+    SendRequest,
+    SignalWithStart,
+    StepTask,
+    hub_shard_ids,
+)
 
 _PROBE_TIMEOUT = timedelta(seconds=5)
+_CANCEL_CHECK_FOR = 0.5  # seconds a step's end waits for hubs still matching events
+_CANCEL_CHECK_EVERY = 0.02
 
 
 def to_application_error(error: BaseException, step_id: str | None = None) -> ApplicationError:
@@ -179,6 +188,7 @@ class FunctionActivities:
                 threads=self._threads,
                 app=self._app,
                 encode=fn.encode_result,
+                run_new=bool(inp.get("run_new")),
             )
         except StepFailed as failed:
             raise to_application_error(failed.error, failed.step_id) from failed.error
@@ -189,6 +199,12 @@ class FunctionActivities:
                 return {}
             raise to_application_error(failed.error) from failed.error
         wire = outcome.to_wire()
+        if fn.config.cancel:
+            # A step boundary: a cancel event sent meanwhile stops the run here, before
+            # its next step, even when the hub's cancellation request is still on its way.
+            cancel = await _matched_cancel(run.workflow_id, [c.event for c in fn.config.cancel])
+            if cancel is not None:
+                wire["cancelled"] = cancel
         try:
             # Step results are checked one by one; this catches large step options
             # (e.g. invoke data) so that Temporal never sees an oversized payload.
@@ -198,6 +214,48 @@ class FunctionActivities:
         except PayloadTooLargeError as exc:
             raise to_application_error(exc) from None
         return wire
+
+
+async def _matched_cancel(workflow_id: str, event_names: list[str]) -> dict[str, Any] | None:
+    """The event whose cancel rule matched this run at a hub, if one did.
+
+    Every shard of each cancel event's hub is asked (an event goes to one of them). A
+    query sees every signal its workflow got before it, so an event sent while the step
+    ran is seen; a hub with events still to match says so, and is asked again, for a
+    moment. A hub that cannot answer (none yet, an older worker) counts as no match.
+    """
+    try:
+        client = activity.client()
+    except RuntimeError:  # no client to ask (an activity run outside a worker)
+        return None
+    handles = [
+        client.get_workflow_handle(shard)
+        for name in sorted(set(event_names))
+        for shard in hub_shard_ids(name)
+    ]
+
+    async def ask(handle: Any) -> Any:
+        with contextlib.suppress(Exception):
+            return await handle.query(
+                Query.HUB_CANCELLED,
+                workflow_id,
+                reject_condition=QueryRejectCondition.NOT_OPEN,
+                rpc_timeout=_PROBE_TIMEOUT,
+            )
+        return None
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _CANCEL_CHECK_FOR
+    while True:
+        answers = [a for a in await asyncio.gather(*(ask(h) for h in handles)) if a]
+        for answer in answers:
+            event = answer.get("event") if isinstance(answer, dict) else None
+            if isinstance(event, dict):
+                return event
+        pending = any(isinstance(a, dict) and a.get("pending") for a in answers)
+        if not pending or loop.time() >= deadline:
+            return None
+        await asyncio.sleep(_CANCEL_CHECK_EVERY)
 
 
 @dataclass(frozen=True)

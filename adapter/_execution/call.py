@@ -17,12 +17,23 @@ import traceback
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from adapter._define.event import Event
 from adapter._define.function import App
-from adapter._errors import NonRetriableError, StepError, _Interrupt
+from adapter._errors import (
+    INVOKE_TIMEOUT_NAME,
+    NESTED_STEP_MESSAGE,
+    InvokeTimeoutError,
+    NonRetriableError,
+    StepError,
+    _Interrupt,
+    _NestedStep,
+)
 from adapter._execution.payloads import check_size, to_json_value
+
+if TYPE_CHECKING:
+    from adapter._execution.middleware import RunMiddleware
 
 _IN_STEP: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "adapter_in_step", default=None
@@ -110,11 +121,11 @@ def error_entry(error: BaseException) -> dict[str, Any]:
 class EventSender(Protocol):
     """Sends events for ``step.send_event`` (an app, or the sandbox's recorder)."""
 
-    async def send(self, events: Any) -> list[str]:
-        """Send events; returns their ids."""
+    async def send(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
+        """Send events; returns their ids (``skip_middleware``: the step ran it already)."""
         ...
 
-    def send_sync(self, events: Any) -> list[str]:
+    def send_sync(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
         """Blocking twin of :meth:`send`."""
         ...
 
@@ -155,7 +166,12 @@ class Execution:
         self.executing = False
         self.executed: dict[str, Any] | None = None
         self.step_failure: StepFailed | None = None
+        self.nested: str | None = None  # a step called inside a step body: what was said
+        # May this call run the first new step.run it meets, if not its target? Only when
+        # its activity is the one step in flight (executor.py, "run_new").
+        self.run_new = False
         self.wake: asyncio.Event | None = None
+        self.middleware: RunMiddleware | None = None  # this call's (inngest-py's) middleware
 
     # --- used by the step API -------------------------------------------------
     def is_live(self) -> bool:
@@ -176,10 +192,12 @@ class Execution:
             raise TypeError("a step id must be a non-empty string, e.g. step.run('fetch-data', fn)")
         nested = _IN_STEP.get()
         if nested is not None:
-            raise NonRetriableError(
-                f"step '{step_id}' was called inside step '{nested}'; steps cannot be nested: "
-                "call it from the handler instead"
+            # Not an Exception: the body's own ``except Exception`` must not swallow it.
+            self.nested = (
+                f"{NESTED_STEP_MESSAGE}: step '{step_id}' was called inside step '{nested}'; "
+                "steps cannot be nested: call it from the handler instead"
             )
+            raise _NestedStep(self.nested)
         count = self.counters.get(step_id, 0)
         self.counters[step_id] = count + 1
         return step_id if count == 0 else f"{step_id}:{count}"
@@ -197,14 +215,34 @@ class Execution:
         self.memo_hits += 1
         if "error" in entry:
             err = entry["error"]
-            raise StepError(
-                err.get("message", ""), err.get("name", "Error"), err.get("stack"), step_id
-            )
+            name = err.get("name", "Error")
+            cls = InvokeTimeoutError if name == INVOKE_TIMEOUT_NAME else StepError
+            raise cls(err.get("message", ""), name, err.get("stack"), step_id)
         return True, entry.get("data")
 
-    def may_run_inline(self, step_id: str) -> bool:
-        """A sync handler runs the target step in place."""
-        return self.target == step_id and self.executed is None
+    async def recall(self, step_id: str) -> tuple[bool, Any]:
+        """:meth:`lookup`, then middleware's ``before_execution`` once new code starts."""
+        try:
+            return self.lookup(step_id)
+        finally:
+            if self.middleware is not None:
+                await self.middleware.after_lookup(self, step_id)
+
+    def recall_sync(self, step_id: str) -> tuple[bool, Any]:
+        """:meth:`recall` for a sync handler (in its thread)."""
+        try:
+            return self.lookup(step_id)
+        finally:
+            if self.middleware is not None:
+                self.middleware.after_lookup_sync(self, step_id)
+
+    def may_run_inline(self, step_id: str, *, racing: bool = False) -> bool:
+        """A sync handler runs the target step in place (with ``run_new``: the first new one)."""
+        if self.executed is not None:
+            return False
+        if self.target != step_id and self.run_new and not racing and step_id not in self.stubs:
+            self.target = step_id  # the handler met this one first: run it (inngest-py does)
+        return self.target == step_id
 
     def unplan(self, step_id: str) -> None:
         """Forget a planned step (a RACE branch that lost, or was cancelled)."""
@@ -271,9 +309,16 @@ class Execution:
         except (asyncio.CancelledError, _Interrupt):
             raise
         except BaseException as exc:
-            raise self.fail_step(step_id, exc) from None
+            raise self.fail_step(step_id, self._nested_error() or exc) from None
         finally:
             _IN_STEP.reset(token)
+        nested = self._nested_error()
+        if nested is not None:  # the body caught it: its step fails the run all the same
+            raise self.fail_step(step_id, nested)
+
+    def _nested_error(self) -> NonRetriableError | None:
+        """The error that fails the run when a step body called a step (inngest-py's)."""
+        return None if self.nested is None else NonRetriableError(self.nested)
 
     async def call_body(
         self,
@@ -287,6 +332,8 @@ class Execution:
         Returns the recorded JSON value (``encode`` makes it from the result first).
         """
         with self._running(step_id):
+            if self.middleware is not None:
+                await self.middleware.before_execution()
             if inspect.iscoroutinefunction(body):
                 result = await body(*args)
             else:
@@ -295,7 +342,12 @@ class Execution:
                 result = await loop.run_in_executor(self.threads, ctx.run, body, *args)
                 if inspect.isawaitable(result):
                     result = await result
-        return self._record_or_fail(step_id, result, encode)
+        value = self._record_or_fail(step_id, result, encode)
+        if self.middleware is not None:
+            # The call ends with the body (as inngest-py's request): the driver stops the
+            # handler, which sees the output only through the next call's memo.
+            await asyncio.get_running_loop().create_future()
+        return value
 
     def call_body_sync(
         self,
@@ -307,10 +359,15 @@ class Execution:
         """Run a step body from a sync handler, in the handler's own thread."""
         self.executing = True
         with self._running(step_id):
+            if self.middleware is not None:
+                self.middleware.before_execution_sync()
             result = body(*args)
             if inspect.isawaitable(result):
                 result = asyncio.run(_await(result))
-        return self._record_or_fail(step_id, result, encode)
+        value = self._record_or_fail(step_id, result, encode)
+        if self.middleware is not None:
+            raise _Interrupt()  # the call ends with the body, as in call_body
+        return value
 
 
 async def _await(awaitable: Any) -> Any:

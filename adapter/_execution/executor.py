@@ -8,6 +8,10 @@ decides what this call reports:
   for), its body runs here and the handler continues past it ("lookahead") until
   the next new step or the end, so the orchestrator learns what comes next
   without another round trip;
+* if it is another ``step.run``, met alone, and the call may run it (``run_new``:
+  its activity is the only step in flight), its body runs here instead: a handler
+  whose steps come in a different order on different calls runs whichever step
+  it meets, as inngest-py does, instead of never reaching its target;
 * otherwise it is reported as planned, with any siblings started concurrently
   (``asyncio.gather``), and the handler is stopped.
 
@@ -26,8 +30,17 @@ from typing import Any
 
 from adapter._define.function import App
 from adapter._errors import StepOutputError, _Interrupt
-from adapter._execution.call import EventSender, Execution, HandlerFailed, Outcome, RunInfo
+from adapter._execution.call import (
+    EventSender,
+    Execution,
+    HandlerFailed,
+    Outcome,
+    Planned,
+    RunInfo,
+)
 from adapter._execution.context import Context, ContextSync, ReplayAwareLogger
+from adapter._execution.middleware import RunMiddleware, uses_middleware
+from adapter._execution.middleware_call import start_call, with_middleware
 from adapter._execution.payloads import check_size, to_json_value
 from adapter._execution.step import Group, GroupSync, Step, StepSync
 
@@ -61,12 +74,32 @@ async def execute(
     sender: EventSender | None = None,
     encode: Callable[[Any], Any] | None = None,
     stubs: Collection[str] = (),
+    run_new: bool = False,
+    middleware: RunMiddleware | None = None,
 ) -> Outcome:
     """Call ``handler`` once; see the module docstring. Raises StepFailed or HandlerFailed.
 
     ``encode`` turns the handler's result into JSON data first (the function's
-    ``output_type``); ``stubs`` are the step ids a sandbox run stubs.
+    ``output_type``); ``stubs`` are the step ids a sandbox run stubs. With middleware
+    (the app's or the function's) the call goes through
+    :func:`adapter._execution.middleware_call.with_middleware`, which calls this once per
+    pass with that pass's ``middleware``.
     """
+    if middleware is None and uses_middleware(app):
+        return await with_middleware(
+            execute,
+            handler,
+            info,
+            memo,
+            target=target,
+            payload_limit=payload_limit,
+            threads=threads,
+            app=app,
+            sender=sender,
+            encode=encode,
+            stubs=stubs,
+            run_new=run_new,
+        )
     ex = Execution(
         memo,
         target,
@@ -78,6 +111,8 @@ async def execute(
         stubs=stubs,
     )
     ex.encode_result = encode
+    ex.middleware = middleware
+    ex.run_new = run_new
     logger = ReplayAwareLogger(info.logger, ex.is_live)
     event = info.events[0]
     if not inspect.iscoroutinefunction(handler):
@@ -91,12 +126,14 @@ async def execute(
             info.function_id,
             GroupSync(ex),
         )
+        await start_call(ex, sync_ctx, info.function_id)
         return await _execute_sync(handler, sync_ctx, ex)
 
     ex.wake = asyncio.Event()
     ctx = Context(
         event, info.events, Step(ex), info.run_id, info.attempt, logger, info.function_id, Group(ex)
     )
+    await start_call(ex, ctx, info.function_id)
     task: asyncio.Future[Any] = asyncio.ensure_future(handler(ctx))
     try:
         while True:
@@ -108,6 +145,10 @@ async def execute(
                 await _stop(task)
                 raise ex.step_failure
             pending = [p for p in ex.plan if p.id in ex.gates and not ex.gates[p.id].done()]
+            if ex.middleware is not None and ex.executed is not None and not ex.executing:
+                # With middleware a call ends with its step's body, as inngest-py's request.
+                await _stop(task)
+                return Outcome(executed=ex.executed, plan=pending)
             if task.done() and not pending:
                 return _finish(task, ex)
             if ex.executing or not pending:
@@ -119,6 +160,8 @@ async def execute(
             runnable = ex.executed is None and any(
                 p.id == ex.target and p.kind == "run" for p in pending
             )
+            if not runnable and ex.run_new and ex.executed is None and _one_new_run(ex, pending):
+                ex.target, runnable = pending[0].id, True  # met first: run it (inngest-py does)
             if runnable:
                 ex.executing = True
                 ex.plan = [p for p in ex.plan if p.id != ex.target]
@@ -129,6 +172,14 @@ async def execute(
     finally:
         if not task.done():
             await _stop(task)
+
+
+def _one_new_run(ex: Execution, pending: list[Planned]) -> bool:
+    """Whether the handler met one new step: a ``step.run``, in no race, not stubbed."""
+    if len(pending) != 1:
+        return False
+    only = pending[0]
+    return only.kind == "run" and not only.opts.get("race") and only.id not in ex.stubs
 
 
 def _finish(task: asyncio.Future[Any], ex: Execution) -> Outcome:

@@ -157,6 +157,12 @@ class HistoryFold:
                 executed = outcome.get("executed") if isinstance(outcome, dict) else None
                 if isinstance(executed, dict) and executed.get("id") == found.id:
                     found.output, found.has_output = executed.get("data"), True
+                elif isinstance(executed, dict) and executed.get("id"):
+                    # Its call met another new step first and ran that one (run_new).
+                    ran = self.step(str(executed["id"]), StepKind.RUN)
+                    ran.begin(StepStatus.RUNNING, when)
+                    ran.end(StepStatus.COMPLETED, when)
+                    ran.output, ran.has_output = executed.get("data"), True
                 self.plan(outcome, when)
         elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
             failed = event.activity_task_failed_event_attributes

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
@@ -64,8 +65,10 @@ from adapter._workflows.hub_state import LOOKBACK_MS, HubState
 LOOKBACK = timedelta(milliseconds=LOOKBACK_MS)
 YIELD_SUFFIX = ":yield"  # hub ids end with a shard number: no workflow has this id
 MIN_WAKE = timedelta(minutes=1)
+CANCELS_KEPT = 1024  # runs whose cancel matched lately, for the HUB_CANCELLED query
 CONTINUE_AT_EVENTS = 10_000
 CONTINUE_AT_BYTES = 4 * 1024 * 1024
+UNSUBSCRIBE_KEYS = 256  # keys one unsubscribe signal may drop
 
 
 @workflow.defn(name=WorkflowName.HUB, sandboxed=False)
@@ -81,6 +84,9 @@ class EventHub:
         self._reported = (self._state.missed, self._state.refused)
         self._relay = not workflow.info().workflow_id.startswith(HUB_PREFIX)
         self._outbox: list[HubEvent] = []
+        # Runs whose cancel matched in this workflow run (not carried across
+        # continue-as-new): what a step's activity asks at the step's end.
+        self._cancels: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     @workflow.signal(name=Signal.EVENT)
     def event(self, item: HubEvent) -> None:
@@ -105,17 +111,37 @@ class EventHub:
 
     @workflow.signal(name=Signal.UNSUBSCRIBE)
     def unsubscribe(self, what: str | dict[str, Any]) -> None:
-        """A run ended (its id: drop all its subscriptions) or a wait ended (``{"key": ...}``)."""
+        """A run ended (its id: drop all its subscriptions) or a wait ended (``{"key": ...}``).
+
+        ``{"keys": [...]}`` drops several (a gate's held events that left it).
+        """
         self._signals += 1
         if isinstance(what, str):
             self._state.remove_run(what)
         elif isinstance(what, dict) and isinstance(what.get("key"), str):
             self._state.remove_key(what["key"])
+        elif isinstance(what, dict) and isinstance(what.get("keys"), list):
+            for key in what["keys"][:UNSUBSCRIBE_KEYS]:
+                if isinstance(key, str):
+                    self._state.remove_key(key)
 
     @workflow.query(name=Query.HUB_SUBSCRIBED)
     def subscribed(self, key: str) -> bool:
         """Whether the subscription ``key`` is held (a waiting run's periodic check)."""
         return self._state.holds(key)
+
+    @workflow.query(name=Query.HUB_CANCELLED)
+    def cancelled(self, run: str) -> dict[str, Any] | None:
+        """Whether a cancel of ``run`` (a workflow id) matched here: ``{"event": ...}``.
+
+        ``{"pending": True}`` while events wait to be matched (ask again); None when no
+        cancel of the run matched. A query sees every signal the hub was sent before it,
+        so an event sent during a step is seen by the step's activity at the step's end.
+        """
+        event = self._cancels.get(run)
+        if event is not None:
+            return {"event": event}
+        return {"pending": True} if self._state.has_work() else None
 
     @workflow.query(name=Query.HUB_STATS)
     def stats(self) -> dict[str, int]:
@@ -214,6 +240,10 @@ class EventHub:
             self._reported = now
 
     def _deliver(self, match: Match) -> None:
+        if match.kind == "cancel":
+            self._cancels[match.run] = match.event
+            while len(self._cancels) > CANCELS_KEPT:
+                self._cancels.popitem(last=False)
         task = asyncio.ensure_future(self._signal_run(match))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)

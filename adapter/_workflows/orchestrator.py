@@ -48,8 +48,10 @@ from adapter._workflows.failures import (
     error_entry,
     retry_policy,
     run_failure,
+    step_options,
 )
 from adapter._workflows.priority import run_priority
+from adapter._workflows.progress import Progress, invoke_timed_out, plan_stands
 from adapter._workflows.slots import ConcurrencySlots
 from adapter._workflows.subscriptions import HubSubscriptions
 
@@ -67,9 +69,11 @@ class FunctionRun:
         self._hubs: set[str] = set()
         self._window_ms = 0
         self._started = False
+        self._asked_slot = False  # a step asked for its concurrency slots (queued until granted)
         self._permits: set[str] = set()  # concurrency slots granted (by signal)
         self._race_entries: dict[str, dict[str, Any]] = {}
         self._alarms = Alarms()
+        self._progress = Progress()  # steps met in a changing order (progress.py)
 
     @workflow.query(name=Query.RUN_STATE)
     def state(self, since: int) -> dict[str, Any]:
@@ -78,6 +82,11 @@ class FunctionRun:
             "events": self._events,
             "entries": [[sid, self._memo[sid]] for sid in self._order[since:]],
         }
+
+    @workflow.query(name=Query.RUN_QUEUED)
+    def queued(self) -> bool:
+        """Whether the run waits for its first concurrency slot (``adapter runs --status queued``)."""
+        return self._asked_slot and not self._started and bool(self._opts.get("concurrency"))
 
     @workflow.signal(name=Signal.PERMIT)
     def permit(self, token: str) -> None:
@@ -152,10 +161,8 @@ class FunctionRun:
                 ) from None
             return main.result()
         except asyncio.CancelledError:
-            await self._emit(
-                LifecycleEvent.CANCELLED,
-                {"reason": "cancelled", "cancelled_by": self._cancelled_by},
-            )
+            by = self._cancelled_by or self._progress.cancelled_by  # the signal, or a step's end
+            await self._emit(LifecycleEvent.CANCELLED, {"reason": "cancelled", "cancelled_by": by})
             await self._unsubscribe()
             raise
         except FunctionTimeout as timeout:
@@ -209,19 +216,12 @@ class FunctionRun:
             await self._subscriptions.close()
 
     async def _main(self) -> Any:
-        await asyncio.gather(
-            *(
-                self._subscribe(
-                    rule["event"],
-                    kind="cancel",
-                    step_id=rule["event"],
-                    expires_ms=None
-                    if rule.get("timeout") is None
-                    else self._window_ms + int(rule["timeout"] * 1000),
-                    condition=rule.get("if"),
-                )
-                for rule in self._opts.get("cancel") or []
-            )
+        await self._subscriptions.subscribe_cancels(
+            self._opts.get("cancel") or [],
+            opened_ms=self._window_ms,
+            accepted_ms=self._opts.get("accepted_ms"),
+            trigger=self._events[0],
+            done=lambda: self._hubs.update(self._subscriptions.hubs),
         )
         # A handler whose first statement is a step with a literal id: schedule that
         # step at once instead of calling the handler to find it (adapter/_define/first_step.py).
@@ -239,20 +239,22 @@ class FunctionRun:
                 outcome = await self._perform_all(plan)
             if outcome is not None and outcome.get("done"):
                 return outcome.get("result")
+            self._progress.after(self._fn_id, plan, self._order)
             plan = outcome.get("plan") if outcome is not None else None
 
     async def _perform_all(self, plan: list[dict[str, Any]]) -> dict[str, Any] | None:
         """Perform the planned steps; returns the lookahead outcome when it is valid."""
         before = len(self._order)
+        alone = self._progress.alone = len(plan) == 1 and not plan[0].get("opts", {}).get("race")
         if any(p.get("opts", {}).get("race") for p in plan):
             await self._race(plan)
             return None
         outcomes = await asyncio.gather(*(self._perform(p) for p in plan))
-        only = outcomes[0] if len(outcomes) == 1 else None
+        only = outcomes[0] if alone else None
         # The lookahead is valid only if it saw exactly the memo we now hold.
         if only is not None and only.get("executed") and len(self._order) == before + 1:
             return only
-        return None
+        return only if plan_stands(only, grew=len(self._order) > before) else None
 
     async def _race(self, plan: list[dict[str, Any]]) -> None:
         tasks = [asyncio.ensure_future(self._perform(p, record=False)) for p in plan]
@@ -273,6 +275,7 @@ class FunctionRun:
         inp: StepTask = {"memo_len": len(self._order)}
         if target is not None:
             inp["target"] = target
+            inp["run_new"] = self._progress.alone and not hint  # it may run a new step met first
         if hint:
             inp["hint"] = True
         return inp
@@ -297,19 +300,21 @@ class FunctionRun:
                 retry_policy=self._policy,
                 summary="handler",
             )
+            await self._progress.seen(result)
             return result
         except ActivityError as err:
             raise run_failure(err) from None
 
     async def _perform(self, planned: dict[str, Any], record: bool = True) -> dict[str, Any] | None:
         """Perform one planned step and record its entry; returns the activity outcome."""
-        kind, step_id = planned["kind"], planned["id"]
+        kind, step_id, ran = planned["kind"], planned["id"], planned["id"]  # ran: see _run_step
         outcome: dict[str, Any] | None = None
         completed_ms: int | None = None
         if kind == "run":
             start_timeout = (
                 None if self._started else (self._opts.get("timeouts") or {}).get("start")
             )
+            self._asked_slot = True
             async with self._slots.hold(
                 step_id,
                 event=self._events[0],
@@ -318,8 +323,10 @@ class FunctionRun:
                 start_timeout=start_timeout,
             ):
                 self._started = True
-                entry, outcome = await self._run_step(
-                    step_id, bool(planned.get("opts", {}).get("hint"))
+                ran, entry, outcome = await self._run_step(
+                    step_id,
+                    bool(planned.get("opts", {}).get("hint")),
+                    planned.get("opts") or {},
                 )
             if outcome is not None and outcome.get("executed"):
                 completed_ms = outcome["executed"].get("completed_ms")
@@ -333,36 +340,39 @@ class FunctionRun:
             raise ApplicationError(
                 f"unknown step kind {kind!r}", type="ConfigError", non_retryable=True
             )
-        if entry is None:
-            return outcome
-        if record:
-            self._record(step_id, entry, completed_ms)
-        else:
+        if entry is not None and record:
+            self._record(ran, entry, completed_ms)
+        elif entry is not None:
             self._race_entries[step_id] = entry
+        await self._progress.seen(outcome)
         return outcome
 
     async def _run_step(
-        self, step_id: str, hint: bool = False
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        self,
+        step_id: str,
+        hint: bool = False,
+        step_opts: dict[str, Any] | None = None,
+    ) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
+        timeout, policy = step_options(self._opts, self._policy, step_opts or {})
         try:
             outcome: dict[str, Any] = await workflow.execute_activity(
                 ActivityName.RUN_STEP,
                 self._activity_input(step_id, hint),
                 activity_id=step_id,
                 summary=step_id,
-                start_to_close_timeout=timedelta(seconds=self._opts["step_timeout"]),
+                start_to_close_timeout=timeout,
                 heartbeat_timeout=timedelta(seconds=self._opts["heartbeat_timeout"]),
-                retry_policy=self._policy,
+                retry_policy=policy,
             )
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type in FATAL_ERROR_NAMES:
                 raise run_failure(err) from None
-            return {"error": error_entry(cause or err)}, None
+            return self._progress.ran(cause, step_id), {"error": error_entry(cause or err)}, None
         executed = outcome.get("executed")
-        if executed and executed["id"] == step_id:
-            return {"data": executed["data"]}, outcome
-        return None, outcome  # the handler took another path: plan again
+        if executed:  # with run_new, maybe another new step its call met first
+            return executed["id"], {"data": executed["data"]}, outcome
+        return step_id, None, outcome  # the handler took another path: plan again
 
     async def _sleep(self, step_id: str, opts: dict[str, Any]) -> dict[str, Any]:
         if "until" in opts:
@@ -440,7 +450,7 @@ class FunctionRun:
                 else None,
             )
         except ChildWorkflowError as err:
-            return {"error": error_entry(err.cause or err)}
+            return invoke_timed_out(err) or {"error": error_entry(err.cause or err)}
         return {"data": result}
 
     def _priority(self) -> int:

@@ -36,7 +36,7 @@ from typing import Any
 
 from adapter._define.event import CRON_EVENT, Event, prepare_events
 from adapter._define.function import Function
-from adapter._errors import is_fatal
+from adapter._errors import MAX_CALLS_WITHOUT_PROGRESS, StepsChangedError, is_fatal
 from adapter._execution.call import (
     HandlerFailed,
     Outcome,
@@ -124,13 +124,13 @@ class _Recorder:
     def __init__(self, sent: list[dict[str, Any]]) -> None:
         self._sent = sent
 
-    async def send(self, events: Any) -> list[str]:
-        """Record the events; returns their ids."""
+    async def send(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
+        """Record the events; returns their ids (middleware ran in the step already)."""
         prepared = prepare_events(events)
         self._sent.extend(e.model_dump(exclude_none=True) for e in prepared)
         return [e.id for e in prepared]
 
-    def send_sync(self, events: Any) -> list[str]:
+    def send_sync(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
         """Blocking twin of :meth:`send`."""
         return asyncio.run(self.send(events))
 
@@ -220,6 +220,9 @@ class _SandboxRun:
         self.until = until
         self.memo: dict[str, dict[str, Any]] = {}
         self.records: dict[str, StepRecord] = {}
+        self.alone = False  # the step being performed is the only one planned (run_new)
+        self.idle_calls = 0  # calls in a row that recorded nothing (StepsChangedError)
+        self.met: list[str] = []  # the new steps those calls met
         self.result = RunResult(status="running")
         self.recorder = _Recorder(self.result.sent)
 
@@ -231,6 +234,7 @@ class _SandboxRun:
         while True:
             try:
                 # Like the orchestrator: use what the last step's call saw after it.
+                fresh = lookahead is None
                 outcome = (
                     lookahead if lookahead is not None else await self.call(None, handler_attempt)
                 )
@@ -249,17 +253,20 @@ class _SandboxRun:
             plan = outcome.plan
             if any(p.opts.get("race") for p in plan):
                 plan = plan[:1]  # in the sandbox the first branch wins the race
-            for planned in plan:
-                try:
+            try:
+                self.idle(outcome if fresh else None)
+                # A step alone may run another new step its call meets first.
+                self.alone = len(plan) == 1
+                for planned in plan:
                     after = await self.perform(planned)
-                except _RunFailed as failed:
-                    result.status, result.error = "failed", failed.error
-                    return result
-                except _Stopped:
-                    result.status = "stopped"
-                    return result
-                if len(plan) == 1 and after is not None and (after.done or after.plan):
-                    lookahead = after
+                    if len(plan) == 1 and after is not None and (after.done or after.plan):
+                        lookahead = after
+            except _RunFailed as failed:
+                result.status, result.error = "failed", failed.error
+                return result
+            except _Stopped:
+                result.status = "stopped"
+                return result
 
     async def call(self, target: str | None, attempt: int) -> Outcome:
         """Call the handler once against the memo, as a step's activity would."""
@@ -274,11 +281,24 @@ class _SandboxRun:
             sender=self.recorder,
             encode=self.fn.encode_result,
             stubs=self.stub_ids,
+            run_new=self.alone and target is not None,
         )
+
+    def idle(self, outcome: Outcome | None) -> None:
+        """Count a call that recorded nothing (``outcome``: what it met).
+
+        Too many in a row fail the run with StepsChangedError, as on Temporal.
+        """
+        if outcome is not None:
+            self.met.extend(p.id for p in outcome.plan)
+            self.idle_calls += 1
+        if self.idle_calls >= MAX_CALLS_WITHOUT_PROGRESS:
+            raise _RunFailed(StepsChangedError.of(self.fn.id, self.idle_calls, self.met))
 
     def record(self, step_id: str, kind: str, entry: dict[str, Any], **extra: Any) -> None:
         """Record a step's memo entry; stop the run when it is the ``until`` step."""
         self.memo[step_id] = entry
+        self.idle_calls, self.met = 0, []
         rec = self.records.setdefault(step_id, StepRecord(step_id, kind))
         rec.output = entry.get("data")
         rec.error = entry.get("error")
@@ -347,26 +367,43 @@ class _SandboxRun:
             self.record(sid, kind, {"error": error_entry(sub.error)}, opts=opts)
 
     async def _run_body(self, planned: Planned) -> Outcome | None:
-        sid, kind, opts = planned.id, planned.kind, planned.opts
-        for attempt in range(self.max_attempts):
+        """Run a step's body, as the orchestrator's step activity (with its retries).
+
+        A step performed alone (``alone``) may run another new step its call meets
+        first (its id is in the outcome, or in the failure): that one is recorded.
+        """
+        sid, opts = planned.id, planned.opts
+        run_new = self.alone
+        # step.run(retries=) replaces the function's retries for this step, as on Temporal
+        max_attempts = opts["retries"] + 1 if "retries" in opts else self.max_attempts
+        for attempt in range(max_attempts):
             try:
                 outcome = await self.call(sid, attempt)
             except StepFailed as failed:
                 if is_fatal(failed.error):
                     raise _RunFailed(failed.error) from None
-                if attempt + 1 >= self.max_attempts:
+                if attempt + 1 >= max_attempts:
                     entry = {"error": error_entry(failed.error)}
-                    self.record(sid, kind, entry, attempts=attempt + 1, opts=opts)
+                    ran = failed.step_id if run_new else sid
+                    self.record(ran, "run", entry, attempts=attempt + 1, opts=_opts(ran, sid, opts))
                     return None
                 continue
             except HandlerFailed:
+                self.idle(Outcome())
                 return None  # the handler took another path; the loop asks it again
-            if outcome.executed and outcome.executed["id"] == sid:
+            if outcome.executed:
+                ran = outcome.executed["id"]
                 entry = {"data": outcome.executed["data"]}
-                self.record(sid, kind, entry, attempts=attempt + 1, opts=opts)
+                self.record(ran, "run", entry, attempts=attempt + 1, opts=_opts(ran, sid, opts))
                 return outcome
-            return None
+            self.idle(outcome)
+            return outcome  # it met other steps first (or the end): the loop performs them
         return None
+
+
+def _opts(ran: str, planned: str, opts: dict[str, Any]) -> dict[str, Any]:
+    """The options recorded with a step: the planned step's, when it is the one that ran."""
+    return opts if ran == planned else {}
 
 
 @dataclass(frozen=True)
