@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -12,9 +13,12 @@ from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from tests.helpers import make_app, running
+from adapter import Inngest
+from adapter.testing import TimeSkippingEnv, time_skipping
+from tests.helpers import eventually, make_app, running, timer_started
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 
@@ -65,3 +69,65 @@ async def test_one_day_sleep_completes_in_seconds(skipping_env: WorkflowEnvironm
         history.events[-1].event_time.ToDatetime(),
     )
     assert (last - first).total_seconds() >= 86400  # a day passed in the server's (skipped) time
+
+
+# --- the event hub under time skipping (adapter.testing.time_skipping) ---------------------
+
+
+@pytest.fixture(scope="module")
+async def helper_env() -> AsyncIterator[TimeSkippingEnv]:
+    async with time_skipping() as env:
+        yield env
+
+
+def _app(kind: str) -> Inngest:
+    return Inngest(app_id=f"skip-{kind}-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.mark.integration
+async def test_a_time_skipped_wait_matches_an_event_sent_after_a_skip(
+    helper_env: TimeSkippingEnv,
+) -> None:
+    app = _app("wait")
+    placed, paid = f"order/placed-{app.app_id}", f"order/paid-{app.app_id}"
+
+    @app.create_function(id="await-payment", event=placed)
+    async def await_payment(ctx: Any) -> Any:
+        await ctx.step.sleep("grace", "1d")
+        got = await ctx.step.wait_for_event("paid", event=paid, timeout="3d", match="data.order")
+        return None if got is None else got.data["amount"]
+
+    async with helper_env.worker(app):
+        [event_id] = await app.send({"name": placed, "data": {"order": "o1"}})
+        handle = helper_env.client.get_workflow_handle(f"{app.app_id}:await-payment:{event_id}")
+        await eventually(lambda: timer_started(handle, "grace"), message="the run sleeps")
+        # A day later on the server's clock (not the wall clock's): the run now waits.
+        await helper_env.skip(timedelta(days=1, minutes=1))
+        await eventually(lambda: timer_started(handle, "paid"), message="the run waits")
+        await app.send({"name": paid, "data": {"order": "other", "amount": 1}})
+        await app.send({"name": paid, "data": {"order": "o1", "amount": 42}})
+        # Awaiting the result lets the server skip ahead: an unmatched wait would time out.
+        assert await handle.result() == 42
+
+
+@pytest.mark.integration
+async def test_a_time_skipped_cancel_event_cancels_a_sleeping_run(
+    helper_env: TimeSkippingEnv,
+) -> None:
+    app = _app("cancel")
+    start, stop = f"nag/start-{app.app_id}", f"nag/stop-{app.app_id}"
+
+    @app.create_function(id="nag", event=start, cancel=[{"event": stop, "match": "data.id"}])
+    async def nag(ctx: Any) -> Any:
+        await ctx.step.sleep("a-week", "7d")
+        return "nagged"
+
+    async with helper_env.worker(app):
+        [event_id] = await app.send({"name": start, "data": {"id": 7}})
+        handle = helper_env.client.get_workflow_handle(f"{app.app_id}:nag:{event_id}")
+        await eventually(lambda: timer_started(handle, "a-week"), message="the run sleeps")
+        await helper_env.skip(timedelta(hours=5))
+        await app.send({"name": stop, "data": {"id": 7}})
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()  # without the cancel, the week would pass and it would return
+        assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED

@@ -27,7 +27,6 @@ new run (:mod:`adapter._temporal.singleton`).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -59,7 +58,7 @@ from adapter._protocol import (
     run_summary,
     singleton_run_id,
 )
-from adapter._temporal import singleton
+from adapter._temporal import send_clock, singleton
 from adapter._temporal.search_attributes import event_search_attributes, run_search_attributes
 from adapter._workflows.hub_events import hub_event
 
@@ -108,7 +107,7 @@ async def dispatch(
     A paused function's events are held: counted in the outcome's ``held``, recorded,
     and routed by their record on resume.
     """
-    plan = _Plan(tagged=tagged, sent_ms=int(time.time() * 1000))
+    plan = _Plan(tagged=tagged, sent_ms=await send_clock.sent_ms(client))
     plan.table = table
     matched: list[dict[str, Any]] = []  # events whose record depends on their runs' fate
     for event in events:

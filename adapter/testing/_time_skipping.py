@@ -10,12 +10,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.testing import WorkflowEnvironment
 
 from adapter._define.client import Inngest
+from adapter._temporal.send_clock import use_clock
 from adapter.worker import Worker, WorkerSettings
 
 __all__ = ["TimeSkippingEnv", "time_skipping"]
+
+SKIP_PAST = timedelta(seconds=1)
+SKIP_TIMEOUT = timedelta(minutes=10)  # wall time one skip may take
+KEEPER_APP = "adapter-time-skipping"  # an app without functions: it keeps the shared worker
 
 
 @dataclass
@@ -31,15 +37,34 @@ class TimeSkippingEnv:
 
     @contextlib.asynccontextmanager
     async def worker(self, app: Inngest) -> AsyncIterator[None]:
-        """Run a worker for ``app`` (and make ``app.send`` use this server) in the block."""
+        """Run a worker for ``app`` (and make ``app.send`` use this server) in the block.
+
+        The worker serves the app's task queue and the shared one, where the event hubs
+        run, so ``wait_for_event`` and ``cancel`` match as on a real server. Events sent
+        through this server's client are stamped with the server's (skipped) clock, the
+        clock the runs' windows open on.
+        """
         app.set_temporal_client(self.env.client)
-        app.event_hub = False  # the Java test server keeps it simple: no hub needed for sleeps
+        use_clock(self.env.client, self.env.get_current_time)
         async with Worker(self.env.client, app, WorkerSettings()):
             yield
 
     async def skip(self, duration: timedelta) -> None:
-        """Advance the server's clock by ``duration`` (timers due by then fire)."""
-        await self.env.sleep(duration)
+        """Advance the server's clock by ``duration`` (timers due by then fire).
+
+        It goes ``SKIP_PAST`` further: the hubs' periodic timers started a moment after
+        the test's runs, so a round ``duration`` would end just before one fires, and an
+        event sent then would race it; the test server (unlike Temporal) rejects the
+        hub's workflow task that cancels a timer firing at that instant, and the event
+        would wait for the task's retry.
+        """
+        request = SleepRequest()
+        request.duration.FromTimedelta(duration + SKIP_PAST)
+        # Every timer due on the way fires inside this one call (the hubs' included): give
+        # it longer than the client's default RPC deadline.
+        await self.env.client.test_service.unlock_time_skipping_with_sleep(
+            request, timeout=SKIP_TIMEOUT
+        )
 
 
 @contextlib.asynccontextmanager
@@ -49,7 +74,13 @@ async def time_skipping() -> AsyncIterator[TimeSkippingEnv]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(binary) if binary.exists() else None
     )
+    skipping = TimeSkippingEnv(env)
     try:
-        yield TimeSkippingEnv(env)
+        # One worker on the shared task queue (hubs, event records) for the server's whole
+        # life: a test's workers come and go, and a hub whose worker went away would hold
+        # its next task on that worker's sticky queue, which stops the server's clock.
+        async with skipping.worker(Inngest(app_id=KEEPER_APP)):
+            yield skipping
     finally:
+        use_clock(env.client, None)
         await env.shutdown()
