@@ -6,12 +6,11 @@ import re
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from adapter._define.cron import CronSpec, parse_cron
 from adapter._define.durations import parse_duration
 from adapter._define.expressions import check_expression, match_expression
-from adapter._errors import ConfigError
 
 MAX_RETRIES = 20
 DEFAULT_RETRIES = 4
@@ -147,59 +146,23 @@ class Cancel(_Options):
 
 
 class Concurrency(_Options):
-    """At most ``limit`` steps run at once, per key value, within ``scope``.
-
-    ``scope``: ``"fn"`` (default) this function; ``"app"`` the app's functions sharing
-    the key; ``"env"`` (Inngest's environment: here the Temporal namespace) the
-    functions of every app sharing the key, which is required then (as in Inngest).
-    ``"account"`` (across environments) is refused: a namespace is the widest scope.
-    """
+    """At most ``limit`` steps of this function (or app: ``scope="app"``) run at once, per key."""
 
     limit: int = Field(ge=1)
     key: str | None = None
-    scope: Literal["fn", "app", "env"] = "fn"
-
-    def __init__(self, **data: Any) -> None:
-        """Validate; a bad option is one line naming the field (ConfigError)."""
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            raise ConfigError("Concurrency: " + _one_line(exc)) from None
+    scope: Literal["fn", "app"] = "fn"
 
     @field_validator("scope", mode="before")
     @classmethod
     def _scope(cls, value: Any) -> Any:
         if value is None:  # inngest-py's default
             return "fn"
-        if value == "account":
-            raise ValueError(
-                "'account' (every environment) has no Temporal counterpart: a namespace is "
-                "the widest scope; use scope='env' (every app of the namespace)"
-            )
-        return {"function": "fn"}.get(value, value)
+        return {"function": "fn", "env": "app", "account": "app"}.get(value, value)
 
     @field_validator("key")
     @classmethod
     def _key(cls, value: str | None) -> str | None:
         return None if value is None else check_expression(value, where="key")
-
-    @model_validator(mode="after")
-    def _env_key(self) -> Concurrency:
-        if self.scope == "env" and self.key is None:
-            raise ValueError(
-                "scope='env' needs a key, e.g. key='\"openai\"' (every function with that "
-                "key shares the limit)"
-            )
-        return self
-
-
-def _one_line(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"])
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        parts.append(f"{field}: {msg}" if field else msg)
-    return "; ".join(parts)
 
 
 class _Windowed(_Options):
@@ -263,9 +226,8 @@ class Debounce(_Options):
 class Batch(_Options):
     """Collect up to ``max_size`` events (or what arrived within ``timeout``) into one run.
 
-    ``timeout`` defaults to 60s, as Inngest's. ``if_exp`` (``"if"``, Inngest's
-    conditional batching) is a CEL condition over ``event``: only the events for which
-    it holds are batched; each other event starts its own run at once.
+    ``timeout`` defaults to 60s, as Inngest's. inngest-py's ``if_exp`` (batch only the
+    events matching an expression) is not supported yet: giving it is refused.
     """
 
     max_size: int = Field(ge=1, le=1000)
@@ -281,7 +243,12 @@ class Batch(_Options):
     @field_validator("if_exp")
     @classmethod
     def _if_exp(cls, value: str | None) -> str | None:
-        return None if value is None else check_expression(value, where="if")
+        if value is not None:
+            raise ValueError(
+                "conditional batching (if_exp) is not supported yet; batch every event, or "
+                "filter with the trigger's expression"
+            )
+        return value
 
     @field_validator("key")
     @classmethod
@@ -396,24 +363,3 @@ class FunctionConfig(BaseModel):
     def event_triggers(self) -> list[TriggerEvent]:
         """The function's event triggers."""
         return [t for t in self.triggers if isinstance(t, TriggerEvent)]
-
-
-def step_run_options(step_id: str, retries: Any, timeout: Any) -> dict[str, Any]:
-    """``step.run(retries=, timeout=)``: checked at the call, carried in the plan."""
-    where = f"step.run('{step_id}')"
-    opts: dict[str, Any] = {}
-    if retries is not None:
-        if isinstance(retries, bool) or not isinstance(retries, int):
-            raise ConfigError(f"{where}: retries must be an int, got {retries!r}")
-        if not 0 <= retries <= MAX_RETRIES:
-            raise ConfigError(f"{where}: retries must be from 0 to {MAX_RETRIES}, got {retries}")
-        opts["retries"] = retries
-    if timeout is not None:
-        try:
-            delta = parse_duration(timeout, field=f"{where}: timeout")
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
-        if delta <= timedelta(0):
-            raise ConfigError(f"{where}: timeout must be positive, got {timeout!r}")
-        opts["timeout"] = delta.total_seconds()
-    return opts

@@ -48,7 +48,6 @@ from adapter._workflows.failures import (
     error_entry,
     retry_policy,
     run_failure,
-    step_options,
 )
 from adapter._workflows.priority import run_priority
 from adapter._workflows.progress import Progress, invoke_timed_out, plan_stands
@@ -69,7 +68,6 @@ class FunctionRun:
         self._hubs: set[str] = set()
         self._window_ms = 0
         self._started = False
-        self._asked_slot = False  # a step asked for its concurrency slots (queued until granted)
         self._permits: set[str] = set()  # concurrency slots granted (by signal)
         self._race_entries: dict[str, dict[str, Any]] = {}
         self._alarms = Alarms()
@@ -82,11 +80,6 @@ class FunctionRun:
             "events": self._events,
             "entries": [[sid, self._memo[sid]] for sid in self._order[since:]],
         }
-
-    @workflow.query(name=Query.RUN_QUEUED)
-    def queued(self) -> bool:
-        """Whether the run waits for its first concurrency slot (``adapter runs --status queued``)."""
-        return self._asked_slot and not self._started and bool(self._opts.get("concurrency"))
 
     @workflow.signal(name=Signal.PERMIT)
     def permit(self, token: str) -> None:
@@ -216,12 +209,19 @@ class FunctionRun:
             await self._subscriptions.close()
 
     async def _main(self) -> Any:
-        await self._subscriptions.subscribe_cancels(
-            self._opts.get("cancel") or [],
-            opened_ms=self._window_ms,
-            accepted_ms=self._opts.get("accepted_ms"),
-            trigger=self._events[0],
-            done=lambda: self._hubs.update(self._subscriptions.hubs),
+        await asyncio.gather(
+            *(
+                self._subscribe(
+                    rule["event"],
+                    kind="cancel",
+                    step_id=rule["event"],
+                    expires_ms=None
+                    if rule.get("timeout") is None
+                    else self._window_ms + int(rule["timeout"] * 1000),
+                    condition=rule.get("if"),
+                )
+                for rule in self._opts.get("cancel") or []
+            )
         )
         # A handler whose first statement is a step with a literal id: schedule that
         # step at once instead of calling the handler to find it (adapter/_define/first_step.py).
@@ -314,7 +314,6 @@ class FunctionRun:
             start_timeout = (
                 None if self._started else (self._opts.get("timeouts") or {}).get("start")
             )
-            self._asked_slot = True
             async with self._slots.hold(
                 step_id,
                 event=self._events[0],
@@ -324,9 +323,7 @@ class FunctionRun:
             ):
                 self._started = True
                 ran, entry, outcome = await self._run_step(
-                    step_id,
-                    bool(planned.get("opts", {}).get("hint")),
-                    planned.get("opts") or {},
+                    step_id, bool(planned.get("opts", {}).get("hint"))
                 )
             if outcome is not None and outcome.get("executed"):
                 completed_ms = outcome["executed"].get("completed_ms")
@@ -348,21 +345,17 @@ class FunctionRun:
         return outcome
 
     async def _run_step(
-        self,
-        step_id: str,
-        hint: bool = False,
-        step_opts: dict[str, Any] | None = None,
+        self, step_id: str, hint: bool = False
     ) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
-        timeout, policy = step_options(self._opts, self._policy, step_opts or {})
         try:
             outcome: dict[str, Any] = await workflow.execute_activity(
                 ActivityName.RUN_STEP,
                 self._activity_input(step_id, hint),
                 activity_id=step_id,
                 summary=step_id,
-                start_to_close_timeout=timeout,
+                start_to_close_timeout=timedelta(seconds=self._opts["step_timeout"]),
                 heartbeat_timeout=timedelta(seconds=self._opts["heartbeat_timeout"]),
-                retry_policy=policy,
+                retry_policy=self._policy,
             )
         except ActivityError as err:
             cause = err.cause
