@@ -10,7 +10,9 @@ so they are recomputed: the gate's input (its rules and carried state) and its s
 fed to the same :class:`~adapter._workflows.gate_state.GateState` at the times of the
 workflow tasks that handled them, give each event's admission; the child workflows it
 started say which run (or batch) took the event, or which later event a debounce ran
-with. Only the gate runs around the event's arrival are read (at most a few).
+with; a hub's match of a ``cancel`` rule (a ``waited`` signal for ``queued:<rule>:<id>``)
+or an operator's ``cancel_queued`` signal says it was cancelled while queued. Only the
+gate runs around the event's arrival are read (at most a few).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from adapter._observe.listing import quote
 from adapter._observe.words import human_duration
 from adapter._protocol import Signal, WorkflowName
 from adapter._temporal.dispatch import function_gate_id, trigger_id
+from adapter._workflows.gate_queue import parse_queued_step
 from adapter._workflows.gate_state import Admission, GateState
 
 GATE_RUNS_READ = 4  # gate executions read for one event at most
@@ -130,6 +133,7 @@ class GateRun:
     admissions: dict[str, Admission] = field(default_factory=dict)  # first decision per id
     signals: dict[str, list[int]] = field(default_factory=dict)  # history positions per id
     children: list[tuple[str, list[str], int]] = field(default_factory=list)
+    cancels: dict[str, tuple[int, str]] = field(default_factory=dict)  # id -> (position, by)
     status: WorkflowExecutionStatus | None = None
 
 
@@ -156,6 +160,8 @@ async def read_gate_run(client: Client, wf: WorkflowExecution) -> GateRun:
             if attrs.signal_name == Signal.EVENT and isinstance(signalled, dict):
                 inbox.append(signalled)
                 out.signals.setdefault(str(signalled.get("id")), []).append(pos)
+            elif isinstance(signalled, dict):
+                _note_cancel(out, attrs.signal_name, signalled, pos)
         elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
             taken = (len(inbox), int(event_time(event).timestamp() * 1000))
         elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and taken is not None:
@@ -177,6 +183,23 @@ async def read_gate_run(client: Client, wf: WorkflowExecution) -> GateRun:
             ids = [str(e.get("id")) for e in events or [] if isinstance(e, dict)]
             out.children.append((attrs_c.workflow_id, ids, pos))
     return out
+
+
+def _note_cancel(out: GateRun, signal: str, signalled: dict[str, Any], pos: int) -> None:
+    """Remember a cancellation the gate was asked for (a hub's match, an operator's request)."""
+    if signal == Signal.WAITED:
+        parsed = parse_queued_step(str(signalled.get("step_id")))
+        matched = signalled.get("event")
+        by: dict[str, Any] = matched if isinstance(matched, dict) else {}
+        if parsed is not None:
+            name = f" {by.get('name')}" if by.get("name") else ""
+            out.cancels.setdefault(parsed[1], (pos, f"by event {by.get('id')}{name}"))
+    elif signal == Signal.CANCEL_QUEUED:
+        reason = str(signalled.get("reason") or "")
+        for event_id in signalled.get("event_ids") or []:
+            out.cancels.setdefault(
+                str(event_id), (pos, "by an operator" + (f" ({reason})" if reason else ""))
+            )
 
 
 async def gate_runs_around(
@@ -237,6 +260,10 @@ def _resolve(reads: Sequence[GateRun], event_id: str) -> tuple[Outcome, str, str
                 size = f"{len(ids)} event" + ("" if len(ids) == 1 else "s")
                 return Outcome.BATCHED, f"added to batch run {wid} ({size}){note}", wid
             return Outcome.RUN_STARTED, f"the gate started run {wid}{note}", wid
+    for k, r in enumerate(reads[seen:], seen):
+        cancel = r.cancels.get(event_id)
+        if cancel is not None and (k > seen or cancel[0] > after):
+            return Outcome.CANCELLED, f"cancelled while queued, {cancel[1]}{note}", None
     if config.get("debounce") and later:
         wid, ids = later[0]
         return Outcome.DEBOUNCED, f"debounced into run {wid} (event {ids[-1]}){note}", wid

@@ -129,6 +129,7 @@ class Outcome(StrEnum):
     DEBOUNCED = "debounced"  # a later event of the debounce ran instead
     BATCHED = "batched"  # added to a batch run
     WAITING = "waiting"  # still in the gate (throttle queue, debounce period, open batch)
+    CANCELLED = "cancelled"  # dropped from the gate by a cancel event or an operator
     GATED = "gated"  # sent to the gate; what the gate did could not be read
     DEDUPLICATED = "deduplicated"  # a run with the same id existed already
     NOT_STARTED = "not_started"  # matched now, but no run exists (deployed later? expired?)

@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from adapter._observe.listing import RunStatus, RunSummary
+from adapter._observe.queued import QueuedRun
 from adapter._observe.steps import StepStatus
 from adapter._observe.timeline import RunView
 from adapter._observe.words import (
@@ -181,6 +182,27 @@ def render_runs(console: Console, runs: Sequence[RunSummary], *, now: datetime) 
     ]
     headers = ["WORKFLOW ID", "FUNCTION", "EVENT", "STARTED", "DURATION", "STATUS"]
     show(console, _table(console, headers, rows, status_col=5))
+
+
+def render_queued(console: Console, runs: Sequence[QueuedRun], *, now: datetime) -> None:
+    """The ``adapter runs --status queued`` table (longest queued first)."""
+    if not runs:
+        show(console, Text("No queued runs."))
+        return
+    rows = [
+        [
+            r.workflow_id,
+            r.function,
+            r.event_id,
+            r.stage,
+            r.gate or "-",
+            human_time(r.queued_at),
+            human_duration(r.waited(now)),
+        ]
+        for r in runs
+    ]
+    headers = ["WORKFLOW ID", "FUNCTION", "EVENT ID", "QUEUE", "GATE", "SINCE", "WAITED"]
+    show(console, _table(console, headers, rows, status_col=3))
 
 
 # --- one run ----------------------------------------------------------------------------

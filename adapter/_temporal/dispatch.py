@@ -131,7 +131,7 @@ async def dispatch(
             gate = function_gate_id(route, data)
             if gate is not None:
                 outcome["gated"].append({"function": route.function_id, "gate": gate})
-                plan.add(gate, _bind(signal_gate, client, route, gate, data, tagged))
+                plan.add(gate, _bind(signal_gate, client, route, gate, data, tagged, plan.sent_ms))
             else:
                 workflow_id = trigger_id(route, data)
                 outcome["runs"].append(workflow_id)
@@ -238,9 +238,18 @@ async def record(
 
 
 async def signal_gate(
-    client: Client, route: Route, gate: str, data: dict[str, Any], tagged: bool
+    client: Client,
+    route: Route,
+    gate: str,
+    data: dict[str, Any],
+    tagged: bool,
+    sent_ms: int | None = None,
 ) -> None:
-    """Hand the event to the function's gate, starting the gate if it is not running."""
+    """Hand the event to the function's gate, starting the gate if it is not running.
+
+    ``sent_ms`` (when the event was accepted) opens the window in which the function's
+    ``cancel`` events cancel it while the gate holds it.
+    """
     assert route.gate is not None
     gate_input: GateInput = {
         "app_id": route.app_id,
@@ -255,7 +264,7 @@ async def signal_gate(
         id=gate,
         task_queue=route.task_queue,
         start_signal=Signal.EVENT,
-        start_signal_args=[data],
+        start_signal_args=[data] if sent_ms is None else [data, sent_ms],
     )
 
 

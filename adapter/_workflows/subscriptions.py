@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -116,6 +116,38 @@ class HubSubscriptions:
         if self._watcher is None or self._watcher.done():
             self._watcher = asyncio.ensure_future(self._watch())
         return key
+
+    async def subscribe_cancels(
+        self,
+        rules: Sequence[Mapping[str, Any]],
+        *,
+        opened_ms: int,
+        accepted_ms: Any,
+        trigger: Mapping[str, Any],
+        done: Callable[[], None],
+    ) -> None:
+        """Subscribe the run's ``cancel`` rules, concurrently in rule order; ``done()`` after each.
+
+        The window opens when the run started (``opened_ms``) or, for a run its gate held,
+        when the gate accepted its event (``accepted_ms``), as in Inngest; a rule's
+        ``timeout`` counts from then.
+        """
+        window = min(opened_ms, accepted_ms) if isinstance(accepted_ms, int) else opened_ms
+
+        async def one(rule: Mapping[str, Any]) -> None:
+            timeout = rule.get("timeout")
+            await self.subscribe(
+                rule["event"],
+                kind="cancel",
+                step_id=rule["event"],
+                window_ms=window,
+                expires_ms=None if timeout is None else window + int(timeout * 1000),
+                condition=rule.get("if"),
+                trigger=trigger,
+            )
+            done()
+
+        await asyncio.gather(*(one(rule) for rule in rules))
 
     def done(self, key: str) -> None:
         """A wait ended (matched or timed out): unsubscribe it from every shard, in the background."""

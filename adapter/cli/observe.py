@@ -1,4 +1,4 @@
-"""Observability commands: runs, run, schedules, replay, setup.
+"""Observability commands: runs (and runs cancel), run, schedules, replay, setup.
 
 Everything is read from Temporal (visibility, history, describe, schedules); the
 adapter keeps no database of its own. Every command takes ``--address`` /
@@ -24,10 +24,12 @@ from adapter._observe.decode import iso
 from adapter._observe.errors import ObserveError, one_line, unknown_run
 from adapter._observe.links import DEFAULT_UI_URL, run_url, ui_base
 from adapter._observe.listing import STATUS_QUERY_VALUES, list_runs
+from adapter._observe.queued import cancel_target, list_queued
 from adapter._observe.render import (
     console_for,
     is_tty,
     progress_bar,
+    render_queued,
     render_run,
     render_runs,
     render_schedules,
@@ -45,6 +47,7 @@ Handler = Callable[[argparse.Namespace], Awaitable[int]]
 T = TypeVar("T")
 
 DEFAULT_LIMIT = 20
+QUEUED = "queued"  # runs --status queued: not a Temporal status (see adapter/_observe/queued.py)
 LONG_BACKFILL = 20  # runs: a backfill at least this long shows a progress bar (on a TTY)
 
 
@@ -98,9 +101,13 @@ async def runs_command(args: argparse.Namespace) -> int:
     """``adapter runs``: recent runs (``runs show RUN_ID``: one run's timeline)."""
     if getattr(args, "runs_action", None) == "show":
         return await run_command(args)
+    if getattr(args, "runs_action", None) == "cancel":
+        return await cancel_command(args)
     if args.limit < 1:
         raise ObserveError("--limit must be at least 1")
     client = await _client(args)
+    if args.status == QUEUED:
+        return await _queued(args, client)
     runs = await list_runs(
         client, function=args.function, status=args.status, app=args.app, limit=args.limit
     )
@@ -114,6 +121,36 @@ async def runs_command(args: argparse.Namespace) -> int:
         _print(to_json(rows))
     else:
         render_runs(console_for(sys.stdout), runs, now=now)
+    return 0
+
+
+async def _queued(args: argparse.Namespace, client: Client) -> int:
+    """``adapter runs --status queued``: events in gates, runs waiting for a first slot."""
+    queued = await list_queued(client, app=args.app, function=args.function, limit=args.limit)
+    now = datetime.now(UTC)
+    if args.json:
+        _print(to_json([q.to_json(now) for q in queued]))
+    else:
+        render_queued(console_for(sys.stdout), queued, now=now)
+    return 0
+
+
+@_friendly("runs cancel")
+async def cancel_command(args: argparse.Namespace) -> int:
+    """``adapter runs cancel ID``: cancel one run, queued (in a gate) or running."""
+    client = await _client(args)
+    done = await cancel_target(client, args.target, event=args.event, reason=args.reason or "")
+    if args.json:
+        _print(to_json(done))
+        return 0
+    for item in done:
+        if item["cancelled"] == "running":
+            _print(f"cancelled run {item['workflow_id']} (running: it stops at its next step)")
+        else:
+            _print(
+                f"cancelled queued event {item['event_id']} of {item['function']} "
+                f"(it would have run as {item['workflow_id']}; gate {item['gate']})"
+            )
     return 0
 
 
@@ -285,17 +322,33 @@ def _add_runs(sub: Any, add_temporal: Callable[..., None]) -> None:
     )
     runs.add_argument("--function", help="only runs of this function id")
     runs.add_argument(
-        "--status", choices=sorted(STATUS_QUERY_VALUES), help="only runs in this state"
+        "--status",
+        choices=sorted([*STATUS_QUERY_VALUES, QUEUED]),
+        help="only runs in this state (queued: events held by a gate, runs waiting for "
+        "their first concurrency slot)",
     )
     runs.add_argument(
         "--limit", type=int, default=DEFAULT_LIMIT, help=f"at most N runs (default {DEFAULT_LIMIT})"
     )
     runs.add_argument("--app", help="only runs of this app id")
     _top_options(runs, add_temporal, ui=True)
-    runs_sub = runs.add_subparsers(dest="runs_action", metavar="{show}")
+    runs_sub = runs.add_subparsers(dest="runs_action", metavar="{show,cancel}")
     show = runs_sub.add_parser("show", help="one run's event, steps and outcome (= adapter run)")
     show.add_argument("run_id", metavar="RUN_ID", help="the run's workflow id")
     _nested_options(show, ui=True)
+    cancel = runs_sub.add_parser(
+        "cancel", help="cancel one run: queued in a gate (it never starts) or running"
+    )
+    cancel.add_argument(
+        "target",
+        metavar="ID",
+        help="the run's workflow id (for a queued event: the id `runs --status queued` shows)",
+    )
+    cancel.add_argument(
+        "--event", action="store_true", help="ID is an event id: drop it from the gate holding it"
+    )
+    cancel.add_argument("--reason", help="why (recorded in the gate's history)")
+    _nested_options(cancel)
 
     run = sub.add_parser("run", help="one run: its event, step timeline, what it waits on, outcome")
     run.add_argument("run_id", metavar="RUN_ID", help="the run's workflow id (ctx.run_id)")
