@@ -94,6 +94,8 @@ class Signal(StrEnum):
     WAKE = "adapter.wake"  # end a step.sleep early (adapter wake)
     # hub and gate
     EVENT = "event"
+    # gate
+    CANCEL_QUEUED = "adapter.cancel_queued"  # an operator drops held events
     # hub
     SUBSCRIBE = "subscribe"
     UNSUBSCRIBE = "unsubscribe"
@@ -113,6 +115,8 @@ class Query(StrEnum):
     RUN_STATE = "__adapter_state"
     RUN_SLOTS = "__adapter_slots"  # the concurrency tokens a run holds or waits for
     SEMAPHORE = "__adapter_semaphore"
+    RUN_QUEUED = "__adapter_queued"  # whether a run waits for its first concurrency slot
+    GATE_QUEUE = "__adapter_gate_queue"  # the events a gate holds
     # hub
     HUB_SUBSCRIBED = "__adapter_subscribed"
     HUB_STATS = "__adapter_hub_stats"
@@ -229,6 +233,12 @@ class Unsubscribe(TypedDict):
     key: str
 
 
+class UnsubscribeMany(TypedDict):
+    """Drop several subscriptions at once (a gate's held events that left it)."""
+
+    keys: list[str]
+
+
 class WaitedPayload(TypedDict):
     """The hub's answer to a ``wait`` subscription (``partial``: see :class:`HubEvent`)."""
 
@@ -264,6 +274,15 @@ class GateInput(TypedDict):
     opts: dict[str, Any]
     gate: dict[str, Any]
     state: NotRequired[dict[str, Any]]
+    # The held events' windows and cancellations (adapter/_workflows/gate_queue.py).
+    queued: NotRequired[dict[str, Any]]
+
+
+class CancelQueued(TypedDict):
+    """An operator's request to a gate: drop these held events (``adapter runs cancel``)."""
+
+    event_ids: list[str]
+    reason: NotRequired[str]
 
 
 class HeldProbe(TypedDict):

@@ -68,6 +68,7 @@ MIN_WAKE = timedelta(minutes=1)
 CANCELS_KEPT = 1024  # runs whose cancel matched lately, for the HUB_CANCELLED query
 CONTINUE_AT_EVENTS = 10_000
 CONTINUE_AT_BYTES = 4 * 1024 * 1024
+UNSUBSCRIBE_KEYS = 256  # keys one unsubscribe signal may drop
 
 
 @workflow.defn(name=WorkflowName.HUB, sandboxed=False)
@@ -110,12 +111,19 @@ class EventHub:
 
     @workflow.signal(name=Signal.UNSUBSCRIBE)
     def unsubscribe(self, what: str | dict[str, Any]) -> None:
-        """A run ended (its id: drop all its subscriptions) or a wait ended (``{"key": ...}``)."""
+        """A run ended (its id: drop all its subscriptions) or a wait ended (``{"key": ...}``).
+
+        ``{"keys": [...]}`` drops several (a gate's held events that left it).
+        """
         self._signals += 1
         if isinstance(what, str):
             self._state.remove_run(what)
         elif isinstance(what, dict) and isinstance(what.get("key"), str):
             self._state.remove_key(what["key"])
+        elif isinstance(what, dict) and isinstance(what.get("keys"), list):
+            for key in what["keys"][:UNSUBSCRIBE_KEYS]:
+                if isinstance(key, str):
+                    self._state.remove_key(key)
 
     @workflow.query(name=Query.HUB_SUBSCRIBED)
     def subscribed(self, key: str) -> bool:

@@ -68,6 +68,7 @@ class FunctionRun:
         self._hubs: set[str] = set()
         self._window_ms = 0
         self._started = False
+        self._asked_slot = False  # a step asked for its concurrency slots (queued until granted)
         self._permits: set[str] = set()  # concurrency slots granted (by signal)
         self._race_entries: dict[str, dict[str, Any]] = {}
         self._alarms = Alarms()
@@ -80,6 +81,11 @@ class FunctionRun:
             "events": self._events,
             "entries": [[sid, self._memo[sid]] for sid in self._order[since:]],
         }
+
+    @workflow.query(name=Query.RUN_QUEUED)
+    def queued(self) -> bool:
+        """Whether the run waits for its first concurrency slot (``adapter runs --status queued``)."""
+        return self._asked_slot and not self._started and bool(self._opts.get("concurrency"))
 
     @workflow.signal(name=Signal.PERMIT)
     def permit(self, token: str) -> None:
@@ -209,19 +215,12 @@ class FunctionRun:
             await self._subscriptions.close()
 
     async def _main(self) -> Any:
-        await asyncio.gather(
-            *(
-                self._subscribe(
-                    rule["event"],
-                    kind="cancel",
-                    step_id=rule["event"],
-                    expires_ms=None
-                    if rule.get("timeout") is None
-                    else self._window_ms + int(rule["timeout"] * 1000),
-                    condition=rule.get("if"),
-                )
-                for rule in self._opts.get("cancel") or []
-            )
+        await self._subscriptions.subscribe_cancels(
+            self._opts.get("cancel") or [],
+            opened_ms=self._window_ms,
+            accepted_ms=self._opts.get("accepted_ms"),
+            trigger=self._events[0],
+            done=lambda: self._hubs.update(self._subscriptions.hubs),
         )
         # A handler whose first statement is a step with a literal id: schedule that
         # step at once instead of calling the handler to find it (adapter/_define/first_step.py).
@@ -314,6 +313,7 @@ class FunctionRun:
             start_timeout = (
                 None if self._started else (self._opts.get("timeouts") or {}).get("start")
             )
+            self._asked_slot = True
             async with self._slots.hold(
                 step_id,
                 event=self._events[0],
