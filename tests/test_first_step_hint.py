@@ -46,6 +46,11 @@ async def other_await_first(ctx: Any) -> Any:
     return await ctx.step.run("then", len, value)
 
 
+async def logs_first(ctx: Any) -> Any:
+    ctx.logger.info("start")
+    return await ctx.step.run("after-a-log-line", len, "x")
+
+
 def sync_handler(ctx: Any) -> Any:
     data = ctx.event.data
     return ctx.step.run("sync-first", len, data)
@@ -65,6 +70,7 @@ def sync_two_steps(ctx: Any) -> Any:
         (sleep_first, None),
         (computed_id, None),
         (other_await_first, None),
+        (logs_first, None),
         (sync_handler, "sync-first"),
         (sync_two_steps, None),
     ],

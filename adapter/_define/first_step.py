@@ -23,7 +23,7 @@ SIMPLE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Ret
 def first_step_id(handler: Callable[..., Any]) -> str | None:
     """The literal id of the handler's first ``step.run``, when its source makes it certain.
 
-    Plain statements (assignments, expressions, no ``await``) may come first; the first
+    Plain statements (assignments without calls or ``await``) may come first; the first
     statement that awaits must await exactly once, and that must be
     ``<...>.step.run("literal-id", ...)``, possibly inside a call such as
     ``str(await ctx.step.run(...))``. Control flow before it means no hint.
@@ -43,7 +43,11 @@ def first_step_id(handler: Callable[..., Any]) -> str | None:
             return None
         suspending = _suspending_calls(statement, sync=isinstance(func, ast.FunctionDef))
         if not suspending:
-            continue  # the docstring, or plain code before the first step
+            if any(isinstance(n, ast.Call) for n in ast.walk(statement)):
+                # A call may have effects (a log line) that the step's activity would
+                # treat as replay, so no hint: the handler call runs it as new code.
+                return None
+            continue  # the docstring, or plain assignments before the first step
         if len(suspending) > 1:
             return None
         return _literal_step_run_id(suspending[0])
