@@ -70,20 +70,6 @@ def sigkill(server: DevServer) -> None:
     server._proc = None
 
 
-class WalDevServer(DevServer):
-    """The dev server with SQLite in WAL mode: as durable against a killed process.
-
-    With the default rollback journal, 500 one-step runs on a busy 2-core machine took
-    77-167s to complete against 46-51s in WAL mode, with persistence calls timing out
-    ("context deadline exceeded"): workflow tasks then time out, and after a kill the
-    runs had not recovered within 90s.
-    """
-
-    def command(self) -> list[str]:
-        """The dev server's command line, with ``journal_mode=wal``."""
-        return [*super().command(), "--sqlite-pragma", "journal_mode=wal"]
-
-
 @pytest.fixture
 def servers() -> Iterator[list[DevServer]]:
     """The dev servers a test starts; stopped at teardown, which runs even after a timeout."""
@@ -96,7 +82,7 @@ def servers() -> Iterator[list[DevServer]]:
 async def start_server(tmp_path: Path, servers: list[DevServer], attempts: int = 3) -> DevServer:
     """A dev server persisting to ``tmp_path``, on free ports (others may take one meanwhile)."""
     for attempt in range(1, attempts + 1):
-        server = WalDevServer(
+        server = DevServer(  # SQLite in WAL mode (devserver.py): durable against kill -9
             db_file=tmp_path / "temporal.db",
             port=free_port(),
             ui_port=free_port(),
