@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowFailureError
 
+from adapter._observe.queued import list_queued
 from adapter._operate.bulk_cancel import parse_when
 from adapter._operate.pause import held_records
 from adapter._protocol import event_record_id
@@ -199,3 +200,38 @@ async def test_pause_holds_new_events_and_resume_runs_them(client: Client, tmp_p
         assert "was not paused" in again.stdout
     assert sorted(ran) == [0, 1, 2]
     assert {r.id for r in runs} == {f"{app.app_id}:payments:{i}" for i in ids}
+
+
+async def test_bulk_cancel_drops_the_queued_events_its_filter_selects(
+    client: Client, tmp_path: Path
+) -> None:
+    app = make_app(client)
+    name = _name("queued")
+
+    @app.create_function(id="throttled", event=name, throttle={"limit": 1, "period": "1h"})
+    async def throttled(ctx: Any) -> None:
+        await ctx.step.sleep("long", "1d")
+
+    async with running(client, app):
+        sent = await app.send([{"name": name, "data": {"user_id": f"u{i}"}} for i in range(3)])
+
+        async def two_queued() -> list[str]:
+            rows = await list_queued(client, app=app.app_id, function="throttled")
+            return sorted(r.event_id for r in rows) if len(rows) == 2 else []
+
+        assert await eventually(two_queued, message="two events queued") == sorted(sent[1:])
+        common = ["--function", "throttled", "--app", app.app_id, "--json"]
+        selector = ["--if", 'event.data.user_id == "u2"']
+        dry = await run_adapter_async("cancel", *common, *selector, client=client, cwd=tmp_path)
+        assert dry.returncode == 0, dry.stderr
+        assert [q["event_id"] for q in json.loads(dry.stdout)["queued"]] == [sent[2]]
+        done = await run_adapter_async(
+            "cancel", *common, *selector, "--yes", client=client, cwd=tmp_path
+        )
+        assert done.returncode == 0, done.stderr
+
+        async def one_queued() -> list[str]:
+            rows = await list_queued(client, app=app.app_id, function="throttled")
+            return [r.event_id for r in rows] if len(rows) == 1 else []
+
+        assert await eventually(one_queued, message="u2's event dropped") == [sent[1]]

@@ -6,7 +6,9 @@ evaluated over it (``event.data.user_id == "u1"``), as a trigger's ``if`` is. Wi
 ``yes`` nothing is cancelled: the answer says how many runs would be. Cancelling is
 Temporal's cancellation request, so each run stops at its next step boundary, runs
 its cancellation path (``inngest/function.cancelled``, slots released) and ends
-*Canceled*.
+*Canceled*. Queued runs count too: events a gate holds (throttle queue, open debounce
+or batch; their time is when they were queued, their event is read from its record)
+are dropped from their gates, so they never start.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from adapter._define.durations import parse_duration
 from adapter._define.expressions import check_expression, matches
 from adapter._observe.event_scan import event_in, map_limited, rfc3339, start_input
 from adapter._observe.listing import list_query
+from adapter._observe.queued import QueuedRun, list_queued
+from adapter._protocol import CancelQueued, Signal, event_record_id
 
 CANCELLERS = 64  # cancellation requests in flight at once
 
@@ -52,6 +56,7 @@ class CancelReport:
 
     query: str
     matched: list[str] = field(default_factory=list)  # workflow ids
+    queued: list[dict[str, str]] = field(default_factory=list)  # {"gate", "event_id"}
     examined: int = 0
     cancelled: int = 0
     failed: dict[str, str] = field(default_factory=dict)
@@ -96,7 +101,9 @@ async def cancel_runs(
 
         verdicts = await map_limited(holds, ids)
         report.matched = [i for i, ok in zip(ids, verdicts, strict=True) if ok]
+    report.queued = await _queued(client, selection)
     if yes:
+        await _drop_queued(client, report)
         limit = asyncio.Semaphore(CANCELLERS)
 
         async def cancel(workflow_id: str) -> None:
@@ -110,3 +117,46 @@ async def cancel_runs(
         await asyncio.gather(*(cancel(i) for i in report.matched))
     report.seconds = time.monotonic() - started
     return report
+
+
+def _in_range(row: QueuedRun, selection: Selection) -> bool:
+    when = row.queued_at
+    if when is None:
+        return selection.since is None and selection.until is None
+    return (selection.since is None or when >= selection.since) and (
+        selection.until is None or when <= selection.until
+    )
+
+
+async def _queued(client: Client, selection: Selection) -> list[dict[str, str]]:
+    """The events the function's gates hold that the selection takes."""
+    rows = [
+        r
+        for r in await list_queued(client, app=selection.app, function=selection.function)
+        if r.gate is not None and r.function == selection.function and _in_range(r, selection)
+    ]
+    if selection.condition is not None:
+        condition = selection.condition
+
+        async def holds(row: QueuedRun) -> bool:
+            inp = await start_input(client, event_record_id(row.event_id))
+            event = event_in(inp, row.event_id)
+            return event is not None and matches(condition, event=event)
+
+        verdicts = await map_limited(holds, rows)
+        rows = [r for r, ok in zip(rows, verdicts, strict=True) if ok]
+    return [{"gate": str(r.gate), "event_id": r.event_id} for r in rows]
+
+
+async def _drop_queued(client: Client, report: CancelReport) -> None:
+    by_gate: dict[str, list[str]] = {}
+    for row in report.queued:
+        by_gate.setdefault(row["gate"], []).append(row["event_id"])
+    for gate, ids in sorted(by_gate.items()):
+        request: CancelQueued = {"event_ids": ids, "reason": "adapter cancel"}
+        try:
+            await client.get_workflow_handle(gate).signal(Signal.CANCEL_QUEUED, request)
+            report.cancelled += len(ids)
+        except Exception as exc:  # the gate ended meanwhile: those events left it
+            for event_id in ids:
+                report.failed[f"{gate}/{event_id}"] = str(exc)

@@ -145,6 +145,7 @@ async def cancel_command(args: argparse.Namespace) -> int:
         "query": report.query,
         "examined": report.examined,
         "matched": len(report.matched),
+        "queued": report.queued,
         "cancelled": report.cancelled,
         "failed": report.failed,
         "seconds": round(report.seconds, 2),
@@ -155,14 +156,15 @@ async def cancel_command(args: argparse.Namespace) -> int:
         more = len(report.matched) - SHOWN
         text = (
             f"would cancel {len(report.matched)} running run(s) of {args.function} "
-            f"(of {report.examined} examined); run again with --yes to cancel them"
+            f"(of {report.examined} examined) and drop {len(report.queued)} queued event(s); "
+            "run again with --yes to cancel them"
             + (f"\n{shown}" if shown else "")
             + (f"\n  ... and {more} more" if more > 0 else "")
         )
     else:
         text = (
-            f"cancelled {report.cancelled} of {len(report.matched)} run(s) of {args.function} "
-            f"in {report.seconds:.1f} s"
+            f"cancelled {report.cancelled} of {len(report.matched) + len(report.queued)} "
+            f"run(s) of {args.function} (running and queued) in {report.seconds:.1f} s"
             + "".join(f"\n  failed: {i}: {why}" for i, why in report.failed.items())
         )
     _print(args, text, data)
