@@ -79,7 +79,7 @@ __all__ = [
     "Timeouts",
     "TriggerCron",
     "TriggerEvent",
-    # inngest-py's serializer (output_type=) and middleware (accepted, not called yet)
+    # inngest-py's serializer (output_type=) and middleware (hooks called by the worker)
     "JSON",
     "Middleware",
     "MiddlewareSync",

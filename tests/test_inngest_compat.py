@@ -100,12 +100,14 @@ def test_env_fallbacks_and_mode_as_inngest_py(monkeypatch: pytest.MonkeyPatch) -
     assert inngest.Inngest(app_id="cloud").event_api_origin == "https://inn.gs/"
 
 
-def test_middleware_is_kept_and_a_warning_says_its_hooks_are_not_called_yet(
+async def test_middleware_is_kept_and_its_hooks_are_called(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    called: list[str] = []
+
     class Audit(inngest.MiddlewareSync):
         def before_execution(self) -> None:
-            raise AssertionError("not called yet")
+            called.append("before_execution")
 
     caplog.set_level(logging.WARNING)
     client = inngest.Inngest(app_id="mw", middleware=[Audit])
@@ -118,8 +120,10 @@ def test_middleware_is_kept_and_a_warning_says_its_hooks_are_not_called_yet(
         return "ok"
 
     assert f.middleware == [Audit]
-    warnings = [r for r in caplog.records if "hooks are not called" in r.getMessage()]
-    assert len(warnings) == 3
+    assert not [r for r in caplog.records if "middleware" in r.getMessage()]
+    result = await run(f, event={"name": "e"})
+    assert result.output == "ok"
+    assert called == ["before_execution"] * 3  # the client's two, then the function's
 
 
 async def test_the_clients_logger_is_behind_ctx_logger_and_set_logger_replaces_it(

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, overload
 
 from temporalio.client import Client
@@ -22,6 +23,7 @@ from adapter._define.inngest_options import InngestPyOptions
 from adapter._define.middleware import UninitializedMiddleware
 from adapter._define.serializer import UNSET, Serializer
 from adapter._errors import ConfigError, DuplicateFunctionError, EventValidationError, SendError
+from adapter._execution.middleware import client_send
 from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, json_size
 from adapter._protocol import (
     MAX_WORKFLOW_ID_BYTES,
@@ -83,8 +85,10 @@ class Inngest(InngestPyOptions):
     * ``logger``: the logger behind ``ctx.logger`` (also :meth:`set_logger`);
     * ``serializer``: turns ``output_type=`` results into JSON and back
       (default :class:`~adapter.PydanticSerializer`);
-    * ``middleware``: kept in ``client.middleware`` (and :meth:`add_middleware`), but
-      its hooks are not called yet; a warning says so;
+    * ``middleware``: inngest-py's ``Middleware`` / ``MiddlewareSync`` classes (also
+      :meth:`add_middleware`), kept in ``client.middleware``; the worker calls their
+      hooks around every call of a handler, before a function's own ``middleware=``
+      (:mod:`adapter._execution.middleware`), and ``send`` calls their send hooks;
     * ``is_production``, ``env``, ``event_key``, ``signing_key``, ``api_base_url``,
       ``event_api_base_url``, ``request_timeout``, ``app_version``: kept as attributes
       (with inngest-py's ``INNGEST_*`` environment fallbacks) and otherwise unused: runs
@@ -203,14 +207,13 @@ class Inngest(InngestPyOptions):
         ``step_timeout``; triggers via ``trigger``/``triggers``/``cron``/``event``.
         Invalid config raises ConfigError naming the function and the field.
         As in inngest-py, ``output_type=`` names the type of the handler's result
-        (``step.invoke`` of this function rebuilds it), and ``middleware=`` is kept
-        in ``fn.middleware`` (its hooks are not called yet).
+        (``step.invoke`` of this function rebuilds it), and ``middleware=`` lists
+        middleware for this function alone (``fn.middleware``; called after the
+        client's).
         """
         on_failure = options.pop("on_failure", None) or options.pop("onFailure", None)
         output_type = options.pop("output_type", UNSET)
         middleware = list(options.pop("middleware", None) or [])
-        if middleware:
-            self._warn_middleware(len(middleware))
         if isinstance(config, Mapping):
             config = dict(config)
             on_failure = (
@@ -298,23 +301,25 @@ class Inngest(InngestPyOptions):
         run starts per function whose event trigger matches the name (and ``if``).
         The run's workflow id derives from function and event id, so sending the
         same event id again starts nothing new. All events are validated before
-        any is sent. ``skip_middleware`` is inngest-py's (middleware is not called yet).
+        any is sent. As in inngest-py, the client's middleware (``before_send_events``,
+        ``after_send_events``) sees them first unless ``skip_middleware``.
         """
-        prepared = self._prepare(events)
-        await self._dispatch(await self.temporal(), prepared)
-        return [e.id for e in prepared]
+        prepared, client = self._prepare(events), await self.temporal()
+        return await client_send(self, prepared, skip_middleware, partial(self._dispatch, client))
 
     def send_sync(self, events: EventInput, *, skip_middleware: bool = False) -> list[str]:
         """Blocking twin of :meth:`send`, for code that is not async."""
         prepared = self._prepare(events)
         result: list[BaseException] = []
+        ids: list[str] = []
 
         def target() -> None:
             async def go() -> None:
                 # temporalio clients are not tied to one event loop, so the shared
                 # client serves this private loop too.
                 client = self._temporal or await connect(options=self.temporal_options)
-                await self._dispatch(client, prepared)
+                dispatch = partial(self._dispatch, client)
+                ids.extend(await client_send(self, prepared, skip_middleware, dispatch))
 
             try:
                 asyncio.run(go())
@@ -326,7 +331,7 @@ class Inngest(InngestPyOptions):
         thread.join()
         if result:
             raise result[0]
-        return [e.id for e in prepared]
+        return ids
 
     async def _send_as(
         self,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from adapter._define.cron import CronSpec, parse_cron
 from adapter._define.durations import parse_duration
 from adapter._define.expressions import check_expression, match_expression
+from adapter._errors import ConfigError
 
 MAX_RETRIES = 20
 DEFAULT_RETRIES = 4
@@ -363,3 +364,24 @@ class FunctionConfig(BaseModel):
     def event_triggers(self) -> list[TriggerEvent]:
         """The function's event triggers."""
         return [t for t in self.triggers if isinstance(t, TriggerEvent)]
+
+
+def step_run_options(step_id: str, retries: Any, timeout: Any) -> dict[str, Any]:
+    """``step.run(retries=, timeout=)``: checked at the call, carried in the plan."""
+    where = f"step.run('{step_id}')"
+    opts: dict[str, Any] = {}
+    if retries is not None:
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            raise ConfigError(f"{where}: retries must be an int, got {retries!r}")
+        if not 0 <= retries <= MAX_RETRIES:
+            raise ConfigError(f"{where}: retries must be from 0 to {MAX_RETRIES}, got {retries}")
+        opts["retries"] = retries
+    if timeout is not None:
+        try:
+            delta = parse_duration(timeout, field=f"{where}: timeout")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if delta <= timedelta(0):
+            raise ConfigError(f"{where}: timeout must be positive, got {timeout!r}")
+        opts["timeout"] = delta.total_seconds()
+    return opts

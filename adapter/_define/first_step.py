@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 SIMPLE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)
+STEP_OPTIONS = frozenset({"retries", "timeout"})  # step.run's own activity options
 
 
 def first_step_id(handler: Callable[..., Any]) -> str | None:
@@ -26,7 +27,8 @@ def first_step_id(handler: Callable[..., Any]) -> str | None:
     Plain statements (assignments without calls or ``await``) may come first; the first
     statement that awaits must await exactly once, and that must be
     ``<...>.step.run("literal-id", ...)``, possibly inside a call such as
-    ``str(await ctx.step.run(...))``. Control flow before it means no hint.
+    ``str(await ctx.step.run(...))``. Control flow before it means no hint, and so does
+    a ``step.run`` with its own ``retries=`` or ``timeout=``.
     """
     try:
         source = textwrap.dedent(inspect.getsource(handler))
@@ -81,6 +83,8 @@ def _literal_step_run_id(value: ast.expr) -> str | None:
     )
     if not is_step_run or not value.args:
         return None
+    if any(k.arg in STEP_OPTIONS for k in value.keywords):
+        return None  # the hint is scheduled with the function's options, not the step's own
     step_id = value.args[0]
     if isinstance(step_id, ast.Constant) and isinstance(step_id.value, str) and step_id.value:
         return step_id.value

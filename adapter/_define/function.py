@@ -63,11 +63,11 @@ class App(Protocol):
         """The function with this id; KeyError otherwise."""
         ...
 
-    async def send(self, events: Any) -> list[str]:
-        """Send events; returns their ids."""
+    async def send(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
+        """Send events; returns their ids (``skip_middleware``: not through its middleware)."""
         ...
 
-    def send_sync(self, events: Any) -> list[str]:
+    def send_sync(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
         """Blocking twin of :meth:`send`."""
         ...
 
@@ -77,7 +77,8 @@ class Function:
 
     ``output_type`` (inngest-py's ``create_function(output_type=...)``) is the type of
     the handler's result: it is recorded as JSON through the client's serializer and
-    rebuilt as this type by ``step.invoke``. ``middleware`` is kept, not called yet.
+    rebuilt as this type by ``step.invoke``. ``middleware`` (inngest-py's) is called
+    around each call of the handler, after the client's (:mod:`adapter._execution.middleware`).
     """
 
     def __init__(

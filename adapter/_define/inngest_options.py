@@ -2,11 +2,11 @@
 
 ``Inngest(...)`` takes every constructor option of inngest-py's client with its
 spelling. ``logger``, ``serializer`` and ``middleware`` mean something here (the
-logger behind ``ctx.logger``; the serializer of ``output_type=`` results; middleware
-is kept, its hooks are not called yet). The rest are kept as attributes, with
-inngest-py's ``INNGEST_*`` environment fallbacks, and are otherwise unused: runs
-start from Temporal and ``send`` hands events to Temporal, never to an Inngest
-server. One INFO line names those given.
+logger behind ``ctx.logger``; the serializer of ``output_type=`` results; the
+middleware that :mod:`adapter._execution.middleware` calls). The rest are kept as
+attributes, with inngest-py's ``INNGEST_*`` environment fallbacks, and are otherwise
+unused: runs start from Temporal and ``send`` hands events to Temporal, never to an
+Inngest server. One INFO line names those given.
 """
 
 from __future__ import annotations
@@ -98,8 +98,6 @@ class InngestPyOptions:
                 self.app_id,
                 ", ".join(given),
             )
-        if self.middleware:
-            self._warn_middleware(len(self.middleware))
 
     @property
     def logger(self) -> Logger:
@@ -119,17 +117,8 @@ class InngestPyOptions:
         self._custom_logger = logger
 
     def add_middleware(self, middleware: UninitializedMiddleware) -> None:
-        """Append to ``client.middleware`` (kept; its hooks are not called yet)."""
+        """Append to ``client.middleware`` (inngest-py's ``add_middleware``)."""
         self.middleware = [*self.middleware, middleware]
-        self._warn_middleware(1)
-
-    def _warn_middleware(self, count: int) -> None:
-        self.logger.warning(
-            "Inngest(app_id=%r): %d middleware accepted and kept in client.middleware, but "
-            "middleware hooks are not called yet by this adapter",
-            self.app_id,
-            count,
-        )
 
     @property
     def env(self) -> str | None:

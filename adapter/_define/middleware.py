@@ -1,11 +1,11 @@
-"""inngest-py's middleware names, so that apps defining middleware import and start.
+"""inngest-py's middleware classes: ``Middleware``, ``MiddlewareSync`` and what their hooks get.
 
 ``Inngest(middleware=[...])``, ``client.add_middleware`` and
-``create_function(middleware=[...])`` accept and keep middleware (``client.middleware``,
-``fn.middleware``), but **their hooks are not called yet**: the client logs a warning
-saying so when middleware is given. The classes below carry inngest-py's hook names
-and signatures (every hook does nothing by default) so that a subclass written for
-inngest-py is a valid class here.
+``create_function(middleware=[...])`` take them (kept in ``client.middleware``,
+``fn.middleware``); the worker's executor calls their hooks at the points of a run
+where inngest-py calls them (:mod:`adapter._execution.middleware`), in the sandbox
+too. Every hook does nothing by default, with inngest-py's names and signatures, so a
+subclass written for inngest-py is a valid class here.
 """
 
 from __future__ import annotations
@@ -24,17 +24,39 @@ class SendEventsResult(BaseModel):
     ids: list[str] = Field(default_factory=list)
 
 
+class _Empty:
+    def __repr__(self) -> str:
+        return "EMPTY"
+
+
+EMPTY: Any = _Empty()
+"""``TransformOutputResult.output`` when there is none (an error, a planned step)."""
+
+
+@dataclass
+class TransformOutputStepInfo:
+    """The step behind a ``TransformOutputResult``: its id, opcode and options."""
+
+    id: str
+    op: Any
+    opts: dict[str, object] | None = None
+
+
 @dataclass
 class TransformOutputResult:
-    """A function's or step's result as ``transform_output`` sees it."""
+    """A function's or step's result as ``transform_output`` sees it.
+
+    Changes to ``output`` and ``error`` are kept (a step's changed output is what is
+    stored); ``step`` is None for the function's own result.
+    """
 
     error: Exception | None
     output: object
-    step: Any = None
+    step: TransformOutputStepInfo | None = None
 
     def has_output(self) -> bool:
-        """Whether there is an output (not an error)."""
-        return self.error is None
+        """Whether there is an output (not an error, not a planned step)."""
+        return self.output is not EMPTY
 
 
 class StepMemos:
@@ -54,7 +76,7 @@ class StepMemos:
 
 
 class Middleware:
-    """Async middleware, with inngest-py's hooks (none are called yet: see the module doc)."""
+    """Async middleware, with inngest-py's hooks (sync hooks are fine here too)."""
 
     def __init__(self, client: Any, raw_request: object) -> None:
         self.client = client

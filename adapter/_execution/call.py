@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from adapter._define.event import Event
 from adapter._define.function import App
@@ -31,6 +31,9 @@ from adapter._errors import (
     _NestedStep,
 )
 from adapter._execution.payloads import check_size, to_json_value
+
+if TYPE_CHECKING:
+    from adapter._execution.middleware import RunMiddleware
 
 _IN_STEP: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "adapter_in_step", default=None
@@ -118,11 +121,11 @@ def error_entry(error: BaseException) -> dict[str, Any]:
 class EventSender(Protocol):
     """Sends events for ``step.send_event`` (an app, or the sandbox's recorder)."""
 
-    async def send(self, events: Any) -> list[str]:
-        """Send events; returns their ids."""
+    async def send(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
+        """Send events; returns their ids (``skip_middleware``: the step ran it already)."""
         ...
 
-    def send_sync(self, events: Any) -> list[str]:
+    def send_sync(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
         """Blocking twin of :meth:`send`."""
         ...
 
@@ -168,6 +171,7 @@ class Execution:
         # its activity is the one step in flight (executor.py, "run_new").
         self.run_new = False
         self.wake: asyncio.Event | None = None
+        self.middleware: RunMiddleware | None = None  # this call's (inngest-py's) middleware
 
     # --- used by the step API -------------------------------------------------
     def is_live(self) -> bool:
@@ -215,6 +219,22 @@ class Execution:
             cls = InvokeTimeoutError if name == INVOKE_TIMEOUT_NAME else StepError
             raise cls(err.get("message", ""), name, err.get("stack"), step_id)
         return True, entry.get("data")
+
+    async def recall(self, step_id: str) -> tuple[bool, Any]:
+        """:meth:`lookup`, then middleware's ``before_execution`` once new code starts."""
+        try:
+            return self.lookup(step_id)
+        finally:
+            if self.middleware is not None:
+                await self.middleware.after_lookup(self, step_id)
+
+    def recall_sync(self, step_id: str) -> tuple[bool, Any]:
+        """:meth:`recall` for a sync handler (in its thread)."""
+        try:
+            return self.lookup(step_id)
+        finally:
+            if self.middleware is not None:
+                self.middleware.after_lookup_sync(self, step_id)
 
     def may_run_inline(self, step_id: str, *, racing: bool = False) -> bool:
         """A sync handler runs the target step in place (with ``run_new``: the first new one)."""
@@ -312,6 +332,8 @@ class Execution:
         Returns the recorded JSON value (``encode`` makes it from the result first).
         """
         with self._running(step_id):
+            if self.middleware is not None:
+                await self.middleware.before_execution()
             if inspect.iscoroutinefunction(body):
                 result = await body(*args)
             else:
@@ -320,7 +342,12 @@ class Execution:
                 result = await loop.run_in_executor(self.threads, ctx.run, body, *args)
                 if inspect.isawaitable(result):
                     result = await result
-        return self._record_or_fail(step_id, result, encode)
+        value = self._record_or_fail(step_id, result, encode)
+        if self.middleware is not None:
+            # The call ends with the body (as inngest-py's request): the driver stops the
+            # handler, which sees the output only through the next call's memo.
+            await asyncio.get_running_loop().create_future()
+        return value
 
     def call_body_sync(
         self,
@@ -332,10 +359,15 @@ class Execution:
         """Run a step body from a sync handler, in the handler's own thread."""
         self.executing = True
         with self._running(step_id):
+            if self.middleware is not None:
+                self.middleware.before_execution_sync()
             result = body(*args)
             if inspect.isawaitable(result):
                 result = asyncio.run(_await(result))
-        return self._record_or_fail(step_id, result, encode)
+        value = self._record_or_fail(step_id, result, encode)
+        if self.middleware is not None:
+            raise _Interrupt()  # the call ends with the body, as in call_body
+        return value
 
 
 async def _await(awaitable: Any) -> Any:

@@ -39,6 +39,8 @@ from adapter._execution.call import (
     RunInfo,
 )
 from adapter._execution.context import Context, ContextSync, ReplayAwareLogger
+from adapter._execution.middleware import RunMiddleware, uses_middleware
+from adapter._execution.middleware_call import start_call, with_middleware
 from adapter._execution.payloads import check_size, to_json_value
 from adapter._execution.step import Group, GroupSync, Step, StepSync
 
@@ -73,12 +75,31 @@ async def execute(
     encode: Callable[[Any], Any] | None = None,
     stubs: Collection[str] = (),
     run_new: bool = False,
+    middleware: RunMiddleware | None = None,
 ) -> Outcome:
     """Call ``handler`` once; see the module docstring. Raises StepFailed or HandlerFailed.
 
     ``encode`` turns the handler's result into JSON data first (the function's
-    ``output_type``); ``stubs`` are the step ids a sandbox run stubs.
+    ``output_type``); ``stubs`` are the step ids a sandbox run stubs. With middleware
+    (the app's or the function's) the call goes through
+    :func:`adapter._execution.middleware_call.with_middleware`, which calls this once per
+    pass with that pass's ``middleware``.
     """
+    if middleware is None and uses_middleware(app):
+        return await with_middleware(
+            execute,
+            handler,
+            info,
+            memo,
+            target=target,
+            payload_limit=payload_limit,
+            threads=threads,
+            app=app,
+            sender=sender,
+            encode=encode,
+            stubs=stubs,
+            run_new=run_new,
+        )
     ex = Execution(
         memo,
         target,
@@ -90,6 +111,7 @@ async def execute(
         stubs=stubs,
     )
     ex.encode_result = encode
+    ex.middleware = middleware
     ex.run_new = run_new
     logger = ReplayAwareLogger(info.logger, ex.is_live)
     event = info.events[0]
@@ -104,12 +126,14 @@ async def execute(
             info.function_id,
             GroupSync(ex),
         )
+        await start_call(ex, sync_ctx, info.function_id)
         return await _execute_sync(handler, sync_ctx, ex)
 
     ex.wake = asyncio.Event()
     ctx = Context(
         event, info.events, Step(ex), info.run_id, info.attempt, logger, info.function_id, Group(ex)
     )
+    await start_call(ex, ctx, info.function_id)
     task: asyncio.Future[Any] = asyncio.ensure_future(handler(ctx))
     try:
         while True:
@@ -121,6 +145,10 @@ async def execute(
                 await _stop(task)
                 raise ex.step_failure
             pending = [p for p in ex.plan if p.id in ex.gates and not ex.gates[p.id].done()]
+            if ex.middleware is not None and ex.executed is not None and not ex.executing:
+                # With middleware a call ends with its step's body, as inngest-py's request.
+                await _stop(task)
+                return Outcome(executed=ex.executed, plan=pending)
             if task.done() and not pending:
                 return _finish(task, ex)
             if ex.executing or not pending:

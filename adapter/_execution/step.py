@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from adapter._define.config import step_run_options
 from adapter._define.durations import DurationLike, parse_duration
 from adapter._define.event import Event, prepare_events
 from adapter._define.expressions import check_expression, match_expression
@@ -17,6 +18,7 @@ from adapter._define.serializer import UNSET, decode, encode
 from adapter._errors import StepOutputError, _Interrupt
 from adapter._execution.call import Execution, Planned
 from adapter._execution.invoke import invoke_opts, resolve_target, stubbed_invoke_opts
+from adapter._execution.middleware import send_events, send_events_sync
 
 if TYPE_CHECKING:
     from adapter._define.function import Function
@@ -133,7 +135,7 @@ class Step(_StepBase):
     async def _new(self, kind: str, step_id: str, opts: dict[str, Any]) -> tuple[bool, Any, str]:
         ex = self._ex
         sid = ex.unique_id(step_id)
-        found, value = ex.lookup(sid)
+        found, value = await ex.recall(sid)
         if found:
             return True, value, sid
         race = _RACE.get()
@@ -154,6 +156,8 @@ class Step(_StepBase):
         handler: Callable[..., Any],
         *handler_args: Any,
         output_type: object = UNSET,
+        retries: int | None = None,
+        timeout: DurationLike | None = None,
     ) -> Any:
         """Run ``handler(*handler_args)`` as a durable step and return its JSON result.
 
@@ -164,8 +168,13 @@ class Step(_StepBase):
         pydantic model, a dataclass, ``list[Model]``...) the result is recorded
         through the client's serializer and returned as that type, the first time
         and on every replay.
+
+        ``retries`` (0..20) and ``timeout`` (ms int, timedelta or "30s") replace the
+        function's ``retries`` and ``step_timeout`` for this step alone: its activity's
+        retry policy and start-to-close timeout.
         """
-        found, value, sid = await self._new("run", step_id, {})
+        opts = step_run_options(step_id, retries, timeout)
+        found, value, sid = await self._new("run", step_id, opts)
         if not found:
             value = await self._ex.call_body(sid, handler, handler_args, self._encoder(output_type))
         return self._decode_run(step_id, value, output_type)
@@ -243,7 +252,7 @@ class Step(_StepBase):
         app = self._ex.require_sender(f"step.send_event('{step_id}')")
 
         async def send() -> list[str]:
-            return await app.send(prepared)
+            return await send_events(self._ex, app, prepared)
 
         result: list[str] = await self.run(step_id, send)
         return result
@@ -262,7 +271,7 @@ class StepSync(_StepBase):
     ) -> Any:
         ex = self._ex
         sid = ex.unique_id(step_id)
-        found, value = ex.lookup(sid)
+        found, value = ex.recall_sync(sid)
         if found:
             return value
         if inline is not None and ex.may_run_inline(sid, racing=_RACE.get() is not None):
@@ -278,12 +287,15 @@ class StepSync(_StepBase):
         handler: Callable[..., Any],
         *handler_args: Any,
         output_type: object = UNSET,
+        retries: int | None = None,
+        timeout: DurationLike | None = None,
     ) -> Any:
         """Run ``handler(*handler_args)`` as a durable step and return its JSON result.
 
-        ``output_type=`` as in :meth:`Step.run`.
+        ``output_type=``, ``retries=`` and ``timeout=`` as in :meth:`Step.run`.
         """
-        value = self._new("run", step_id, {}, (handler, handler_args), self._encoder(output_type))
+        opts = step_run_options(step_id, retries, timeout)
+        value = self._new("run", step_id, opts, (handler, handler_args), self._encoder(output_type))
         return self._decode_run(step_id, value, output_type)
 
     def sleep(self, step_id: str, duration: DurationLike) -> None:
@@ -341,7 +353,7 @@ class StepSync(_StepBase):
         """Send events as a step; returns their ids."""
         prepared = self._outgoing(step_id, events)
         app = self._ex.require_sender(f"step.send_event('{step_id}')")
-        result: list[str] = self.run(step_id, app.send_sync, prepared)
+        result: list[str] = self.run(step_id, send_events_sync, self._ex, app, prepared)
         return result
 
 

@@ -27,6 +27,18 @@ def retry_policy(opts: dict[str, Any]) -> RetryPolicy:
     )
 
 
+def step_options(opts: dict[str, Any], policy: RetryPolicy, step: dict[str, Any]) -> dict[str, Any]:
+    """A step activity's start-to-close timeout and retry policy (``execute_activity``'s).
+
+    ``step`` is what ``step.run(timeout=, retries=)`` put in the plan: the step's own,
+    else the function's (``step_timeout``, ``policy``).
+    """
+    if "retries" in step:
+        policy = retry_policy({**opts, "retries": step["retries"]})
+    timeout = timedelta(seconds=step.get("timeout", opts["step_timeout"]))
+    return {"start_to_close_timeout": timeout, "retry_policy": policy}
+
+
 def error_entry(error: BaseException) -> dict[str, Any]:
     """The memo form of a step's final failure: name, message, stack."""
     if isinstance(error, ApplicationError):

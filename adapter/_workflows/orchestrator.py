@@ -48,6 +48,7 @@ from adapter._workflows.failures import (
     error_entry,
     retry_policy,
     run_failure,
+    step_options,
 )
 from adapter._workflows.priority import run_priority
 from adapter._workflows.progress import Progress, invoke_timed_out, plan_stands
@@ -323,7 +324,7 @@ class FunctionRun:
             ):
                 self._started = True
                 ran, entry, outcome = await self._run_step(
-                    step_id, bool(planned.get("opts", {}).get("hint"))
+                    step_id, bool(planned.get("opts", {}).get("hint")), planned.get("opts") or {}
                 )
             if outcome is not None and outcome.get("executed"):
                 completed_ms = outcome["executed"].get("completed_ms")
@@ -345,7 +346,7 @@ class FunctionRun:
         return outcome
 
     async def _run_step(
-        self, step_id: str, hint: bool = False
+        self, step_id: str, hint: bool = False, step_opts: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
         try:
             outcome: dict[str, Any] = await workflow.execute_activity(
@@ -353,9 +354,8 @@ class FunctionRun:
                 self._activity_input(step_id, hint),
                 activity_id=step_id,
                 summary=step_id,
-                start_to_close_timeout=timedelta(seconds=self._opts["step_timeout"]),
                 heartbeat_timeout=timedelta(seconds=self._opts["heartbeat_timeout"]),
-                retry_policy=self._policy,
+                **step_options(self._opts, self._policy, step_opts or {}),  # step.run(timeout=)
             )
         except ActivityError as err:
             cause = err.cause

@@ -124,13 +124,13 @@ class _Recorder:
     def __init__(self, sent: list[dict[str, Any]]) -> None:
         self._sent = sent
 
-    async def send(self, events: Any) -> list[str]:
-        """Record the events; returns their ids."""
+    async def send(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
+        """Record the events; returns their ids (middleware ran in the step already)."""
         prepared = prepare_events(events)
         self._sent.extend(e.model_dump(exclude_none=True) for e in prepared)
         return [e.id for e in prepared]
 
-    def send_sync(self, events: Any) -> list[str]:
+    def send_sync(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
         """Blocking twin of :meth:`send`."""
         return asyncio.run(self.send(events))
 
@@ -374,13 +374,15 @@ class _SandboxRun:
         """
         sid, opts = planned.id, planned.opts
         run_new = self.alone
-        for attempt in range(self.max_attempts):
+        # step.run(retries=) replaces the function's retries for this step, as on Temporal
+        max_attempts = opts["retries"] + 1 if "retries" in opts else self.max_attempts
+        for attempt in range(max_attempts):
             try:
                 outcome = await self.call(sid, attempt)
             except StepFailed as failed:
                 if is_fatal(failed.error):
                     raise _RunFailed(failed.error) from None
-                if attempt + 1 >= self.max_attempts:
+                if attempt + 1 >= max_attempts:
                     entry = {"error": error_entry(failed.error)}
                     ran = failed.step_id if run_new else sid
                     self.record(ran, "run", entry, attempts=attempt + 1, opts=_opts(ran, sid, opts))
