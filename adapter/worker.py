@@ -47,7 +47,7 @@ from adapter._workflows.semaphore import Semaphore
 __all__ = ["Worker", "WorkerSettings", "apps_of", "discover", "run_workers"]
 
 WORKFLOWS = (FunctionRun, EventHub, Semaphore, Gate)
-SHARED_WORKFLOWS = (EventRecord, Registration, EventHub)
+SHARED_WORKFLOWS = (EventRecord, Registration, EventHub, Semaphore)  # + env-scoped semaphores
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class Worker:
             check_holders,
         ]
         self._settings = settings
-        self._shared_activities = [route_event, activities.signal_with_start]
+        self._shared_activities = [route_event, activities.signal_with_start, check_holders]
         self.temporal = TemporalWorker(
             client,
             task_queue=app.task_queue,

@@ -242,9 +242,10 @@ def test_config_classes_take_inngest_pys_fields() -> None:
         assert set(theirs) <= set(ours), name
 
 
-def test_conditional_batching_is_refused_with_a_clear_message() -> None:
-    with pytest.raises(ValueError, match="if_exp"):
-        inngest.Batch(max_size=10, if_exp="event.data.x == 1")
+def test_conditional_batching_takes_if_exp() -> None:
+    assert inngest.Batch(max_size=10, if_exp="event.data.x == 1").if_exp == "event.data.x == 1"
+    with pytest.raises(ValueError, match="if"):
+        inngest.Batch(max_size=10, if_exp="event.data.x ==")
 
 
 def test_cron_jitter_becomes_the_schedules_jitter() -> None:

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adapter._define.cron import CronSpec, parse_cron
 from adapter._define.durations import parse_duration
@@ -147,23 +147,59 @@ class Cancel(_Options):
 
 
 class Concurrency(_Options):
-    """At most ``limit`` steps of this function (or app: ``scope="app"``) run at once, per key."""
+    """At most ``limit`` steps run at once, per key value, within ``scope``.
+
+    ``scope``: ``"fn"`` (default) this function; ``"app"`` the app's functions sharing
+    the key; ``"env"`` (Inngest's environment: here the Temporal namespace) the
+    functions of every app sharing the key, which is required then (as in Inngest).
+    ``"account"`` (across environments) is refused: a namespace is the widest scope.
+    """
 
     limit: int = Field(ge=1)
     key: str | None = None
-    scope: Literal["fn", "app"] = "fn"
+    scope: Literal["fn", "app", "env"] = "fn"
+
+    def __init__(self, **data: Any) -> None:
+        """Validate; a bad option is one line naming the field (ConfigError)."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError("Concurrency: " + _one_line(exc)) from None
 
     @field_validator("scope", mode="before")
     @classmethod
     def _scope(cls, value: Any) -> Any:
         if value is None:  # inngest-py's default
             return "fn"
-        return {"function": "fn", "env": "app", "account": "app"}.get(value, value)
+        if value == "account":
+            raise ValueError(
+                "'account' (every environment) has no Temporal counterpart: a namespace is "
+                "the widest scope; use scope='env' (every app of the namespace)"
+            )
+        return {"function": "fn"}.get(value, value)
 
     @field_validator("key")
     @classmethod
     def _key(cls, value: str | None) -> str | None:
         return None if value is None else check_expression(value, where="key")
+
+    @model_validator(mode="after")
+    def _env_key(self) -> Concurrency:
+        if self.scope == "env" and self.key is None:
+            raise ValueError(
+                "scope='env' needs a key, e.g. key='\"openai\"' (every function with that "
+                "key shares the limit)"
+            )
+        return self
+
+
+def _one_line(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{field}: {msg}" if field else msg)
+    return "; ".join(parts)
 
 
 class _Windowed(_Options):
@@ -227,8 +263,9 @@ class Debounce(_Options):
 class Batch(_Options):
     """Collect up to ``max_size`` events (or what arrived within ``timeout``) into one run.
 
-    ``timeout`` defaults to 60s, as Inngest's. inngest-py's ``if_exp`` (batch only the
-    events matching an expression) is not supported yet: giving it is refused.
+    ``timeout`` defaults to 60s, as Inngest's. ``if_exp`` (``"if"``, Inngest's
+    conditional batching) is a CEL condition over ``event``: only the events for which
+    it holds are batched; each other event starts its own run at once.
     """
 
     max_size: int = Field(ge=1, le=1000)
@@ -244,12 +281,7 @@ class Batch(_Options):
     @field_validator("if_exp")
     @classmethod
     def _if_exp(cls, value: str | None) -> str | None:
-        if value is not None:
-            raise ValueError(
-                "conditional batching (if_exp) is not supported yet; batch every event, or "
-                "filter with the trigger's expression"
-            )
-        return value
+        return None if value is None else check_expression(value, where="if")
 
     @field_validator("key")
     @classmethod

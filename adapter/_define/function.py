@@ -220,6 +220,8 @@ class Function:
                 "max_size": cfg.batch_events.max_size,
                 "timeout": _seconds(cfg.batch_events.timeout),
             }
+            if cfg.batch_events.if_exp is not None:  # only then: older gates' input holds
+                gate["batch"]["if"] = cfg.batch_events.if_exp
         return gate
 
     def gate_keys(self) -> list[str | None]:

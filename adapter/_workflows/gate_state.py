@@ -2,8 +2,9 @@
 
 In order: ``rate_limit`` skips events over the limit; ``debounce`` keeps only the
 last event until the period passes quietly (or its timeout); ``batch`` collects
-events into one run; ``throttle`` releases queued runs as its window allows, in
-priority order: by the time each was queued shifted by its priority (Inngest's
+events into one run (with ``if``, only the events it holds for: each other event is
+a run of its own, at once); ``throttle`` releases queued runs as its window allows,
+in priority order: by the time each was queued shifted by its priority (Inngest's
 semantics, :func:`adapter._workflows.priority.queue_score`). The gate workflow
 feeds events and the clock in and starts what this state says may start; unit tests
 drive it directly.
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from adapter._define.expressions import matches
 from adapter._workflows.priority import queue_score, run_priority
 
 SEEN_IDS = 1_000  # recent event ids kept, so a retried send counts once
@@ -82,10 +84,10 @@ class GateState:
             self.pending = [event]
             self.first_ms = now if self.first_ms is None else self.first_ms
             self.last_ms = now
-        elif batch is not None:
+        elif batch is not None and matches(batch.get("if"), event=event):
             self.pending.append(event)
             self.first_ms = now if self.first_ms is None else self.first_ms
-        else:
+        else:  # no batching, or an event its ``if`` leaves out: a run of its own, now
             self._enqueue([event], now)
         return Admission.QUEUED
 

@@ -14,9 +14,21 @@ from typing import Any
 from temporalio import workflow
 
 from adapter._define.expressions import evaluate_key
-from adapter._protocol import AcquireRequest, Query, Signal, WorkflowName, semaphore_id
+from adapter._protocol import (
+    SHARED_TASK_QUEUE,
+    AcquireRequest,
+    Query,
+    Signal,
+    WorkflowName,
+    semaphore_id,
+)
 from adapter._workflows.calls import signal_with_start
 from adapter._workflows.failures import FunctionTimeout
+
+
+def namespace_semaphore_id(key: str) -> str:
+    """The semaphore of an ``env``-scoped rule: every app's functions of the namespace."""
+    return f"{SHARED_TASK_QUEUE}:env:concurrency:{key or '-'}"
 
 
 class ConcurrencySlots:
@@ -41,6 +53,18 @@ class ConcurrencySlots:
         self.claimed: set[str] = set()  # tokens asked for and not yet released
         workflow.set_query_handler(Query.RUN_SLOTS, lambda: sorted(self.claimed))
 
+    def _semaphore(self, rule: dict[str, Any], event: dict[str, Any]) -> tuple[str, str]:
+        """A rule's semaphore for this event, and the task queue it runs on.
+
+        ``env`` (Inngest's environment: the namespace) is shared by the functions of every
+        app with the same key, so its semaphore lives on the namespace-wide queue.
+        """
+        key = evaluate_key(rule.get("key"), event)
+        if rule.get("scope") == "env":
+            return namespace_semaphore_id(key), SHARED_TASK_QUEUE
+        scope = "app" if rule.get("scope") == "app" else self._function_id
+        return semaphore_id(self._app_id, scope, key), self._task_queue
+
     @contextlib.asynccontextmanager
     async def hold(
         self,
@@ -62,9 +86,7 @@ class ConcurrencySlots:
         asked: list[str] = []
         try:
             for i, rule in enumerate(self._rules):
-                key = evaluate_key(rule.get("key"), event)
-                scope = "app" if rule.get("scope") == "app" else self._function_id
-                semaphore = semaphore_id(self._app_id, scope, key)
+                semaphore, queue = self._semaphore(rule, event)
                 token = f"{run}|{step_id}|{i}|{memo_len}"
                 request: AcquireRequest = {
                     "token": token,
@@ -78,7 +100,7 @@ class ConcurrencySlots:
                 self.claimed.add(token)
                 asked.append(token)
                 await signal_with_start(
-                    self._task_queue, WorkflowName.SEMAPHORE, semaphore, Signal.ACQUIRE, request
+                    queue, WorkflowName.SEMAPHORE, semaphore, Signal.ACQUIRE, request
                 )
                 held.append((semaphore, token))
                 try:
