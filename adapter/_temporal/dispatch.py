@@ -35,7 +35,6 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
 from adapter._define.event import Event
 from adapter._define.expressions import evaluate_key
@@ -378,7 +377,7 @@ async def started_event(
             break
         else:
             return None
-    except (RPCError, ValueError):
+    except Exception:  # unreadable (gone, or written with a codec this sender lacks)
         return None
     if isinstance(inp, dict) and isinstance(inp.get("event"), dict):
         return dict(inp["event"])
