@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from adapter._migrate.imports import migrate_source
+from adapter.cli.main import build_parser
 from tests.helpers import run_adapter
 
 pytestmark = pytest.mark.unit
@@ -75,7 +79,19 @@ def test_code_that_does_not_use_inngest_is_untouched() -> None:
 
 
 def _migrate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run_adapter("migrate", *args, cwd=cwd)
+    """``adapter migrate`` in this process (the CLI's own parser and handler), from ``cwd``."""
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            parsed = build_parser().parse_args(["migrate", *args])
+            code = int(parsed.handler(parsed))
+    finally:
+        os.chdir(previous)
+    return subprocess.CompletedProcess(
+        ["adapter", "migrate", *args], code, out.getvalue(), err.getvalue()
+    )
 
 
 def test_the_command_checks_then_rewrites_a_tree(tmp_path: Path) -> None:
@@ -97,5 +113,6 @@ def test_the_command_checks_then_rewrites_a_tree(tmp_path: Path) -> None:
     assert (tmp_path / ".venv" / "lib.py").read_text() == "import inngest\n"
     again = _migrate(".", "--check", cwd=tmp_path)
     assert again.returncode == 0
-    missing = _migrate("nowhere", cwd=tmp_path)
+    missing = run_adapter("migrate", "nowhere", cwd=tmp_path)  # the console script itself
     assert missing.returncode == 2
+    assert "does not exist" in missing.stderr

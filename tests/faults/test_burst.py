@@ -6,12 +6,13 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from temporalio.client import Client
 
 from adapter import Inngest
 from tests.helpers import count_runs, make_app, running, wait_for_count
 
-BURST = 1000
+BURST = 500
 
 
 def three_step_app(
@@ -32,6 +33,7 @@ def three_step_app(
     return app, ran
 
 
+@pytest.mark.timeout(300)
 async def test_burst_of_events_through_send(client: Client) -> None:
     app, ran = three_step_app(client, "burst", "burst/go")
 
