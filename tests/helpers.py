@@ -274,13 +274,20 @@ async def children_started(handle: WorkflowHandle[Any, Any]) -> int:
 async def settled(handle: WorkflowHandle[Any, Any]) -> bool:
     """Whether the workflow has closed, or acted on everything it received and now waits.
 
-    True when its history ends with a completed workflow task (or the timer that task
-    started): every signal that arrived before was handled, and no activity or child
+    True when its history ends with a completed workflow task (or the timers, markers and
+    search-attribute updates that task recorded): every signal that arrived before was handled, and no activity or child
     start it commanded is still in flight. Use it on a gate or a semaphore before
     asserting what they did NOT do.
     """
     types = [e.event_type for e in await history_events(handle)]
-    while types and types[-1] == EventType.EVENT_TYPE_TIMER_STARTED:
+    # Commands a completed task records that leave nothing in flight.
+    while types and types[-1] in {
+        EventType.EVENT_TYPE_TIMER_STARTED,
+        EventType.EVENT_TYPE_TIMER_CANCELED,
+        EventType.EVENT_TYPE_MARKER_RECORDED,
+        EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
+    }:
         types.pop()
     return bool(types) and types[-1] in {
         EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
