@@ -58,8 +58,8 @@ async def _step_of(client: Client, workflow_id: str, event: HistoryEvent) -> str
 async def reset_point(client: Client, workflow_id: str, step: str) -> tuple[str, int, list[str]]:
     """(run id, the workflow task completion that planned ``step``, the steps seen)."""
     handle = client.get_workflow_handle(workflow_id)
-    history = await handle.fetch_history()
-    run_id = history.events[0].workflow_execution_started_event_attributes.original_execution_run_id
+    run_id = (await handle.describe()).run_id  # the latest execution: the one reset
+    history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
     last_task: int | None = None
     seen: list[str] = []
     for event in history.events:
@@ -71,8 +71,7 @@ async def reset_point(client: Client, workflow_id: str, step: str) -> tuple[str,
             continue
         seen.append(found)
         if found == step and last_task is not None:
-            desc = await handle.describe()
-            return desc.run_id or run_id, last_task, seen
+            return run_id, last_task, seen
     known = ", ".join(seen) or "none"
     raise ObserveError(f"run {workflow_id} has no step {step!r} to rerun from (its steps: {known})")
 
