@@ -30,6 +30,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 
 from adapter import Backoff, Inngest
+from adapter._temporal.registry import list_registrations
 from adapter.worker import Worker, WorkerSettings
 
 T = TypeVar("T")
@@ -122,6 +123,20 @@ def eventually_sync(
         if time.monotonic() >= deadline:
             raise AssertionError(_failure(message, timeout, last, error)) from error
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+
+
+async def wait_registered(client: Client, app_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Wait until senders can see ``app_id``'s registration (in the visibility listing).
+
+    A registry workflow that describes as Running is not enough: senders route by the
+    listing, which lags behind it, and an event sent in between is held and routed later
+    by its record (not lost, but not started by ``send`` either).
+    """
+
+    async def listed() -> bool:
+        return any(e.get("app_id") == app_id for e in await list_registrations(client))
+
+    await eventually(listed, timeout=timeout, message=f"{app_id} is not in the registrations")
 
 
 # --- runs, through Temporal's visibility ----------------------------------------------------

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from adapter._protocol import registry_id
-from tests.helpers import eventually, run_adapter, spawn_adapter
+from tests.helpers import run_adapter, spawn_adapter, wait_registered
 
 
 def _functions_dir(tmp_path: Path, app_id: str) -> Path:
@@ -93,10 +92,7 @@ async def test_worker_command_runs_sent_events_and_stops_on_sigterm(
     )
     try:
         # Senders route by registrations: the worker publishes its app before it runs.
-        await eventually(
-            lambda: client.get_workflow_handle(registry_id("cli-run")).describe(),
-            message="the worker registered cli-run",
-        )
+        await wait_registered(client, "cli-run")
         out = run_adapter(
             "send",
             "user/created",

@@ -59,6 +59,7 @@ from tests.helpers import (
     running,
     spawn_adapter,
     temporal_address,
+    wait_registered,
 )
 
 K1, K2 = secrets.token_hex(32), secrets.token_hex(32)
@@ -504,10 +505,7 @@ async def test_worker_command_plugin_encrypts_what_the_worker_writes(
     try:
         sender = Inngest(app_id=app_id, temporal_client=client, payload_codec=EncryptionCodec(K1))
         enc = await sender.temporal()
-        await eventually(
-            lambda: enc.get_workflow_handle(registry_id(app_id)).describe(),
-            message="the worker registered",
-        )
+        await wait_registered(enc, app_id)
         await sender.send({"name": name, "id": "c1", "data": {"word": "secretword"}})
         handle = enc.get_workflow_handle(f"{app_id}:secret:c1")
         assert await asyncio.wait_for(handle.result(), 60) == "SECRETWORD"

@@ -36,6 +36,7 @@ from tests.helpers import (
     running,
     spawn_adapter,
     spawn_adapter_async,
+    wait_registered,
 )
 
 SENDER = """
@@ -75,11 +76,6 @@ def _send_from_process(folder: Path, client: Client, event: dict[str, Any]) -> l
     return ids
 
 
-async def _registered(client: Client, app_id: str) -> bool:
-    desc = await client.get_workflow_handle(registry_id(app_id)).describe()
-    return desc.status == WorkflowExecutionStatus.RUNNING
-
-
 async def test_a_sender_importing_only_the_client_reaches_two_apps_in_two_workers(
     client: Client, tmp_path: Path
 ) -> None:
@@ -107,7 +103,7 @@ async def test_a_sender_importing_only_the_client_reaches_two_apps_in_two_worker
     sender = _app_folder(tmp_path / "api", f"api-{tag}", "")
     try:
         for app in (f"shop-{tag}", f"billing-{tag}"):
-            await eventually(lambda a=app: _registered(client, a), message=f"{app} registered")
+            await wait_registered(client, app)
         [event_id] = await asyncio.to_thread(
             _send_from_process,
             sender,
