@@ -28,8 +28,9 @@ $(JS_DEPS): tests/js/package.json tests/js/package-lock.json
 	if command -v npm >/dev/null; then npm ci --prefix tests/js --no-audit --no-fund && touch $@; \
 	else echo "npm not found: install Node.js 20+ for the JS SDK test in tests/test_http.py"; fi
 
+# Two pytest workers, each with its own Temporal dev server; a file's tests stay together.
 test: lint $(JS_DEPS)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 # Markers are applied in tests/conftest.py: unit = no Temporal server, no subprocess server.
 test-unit: $(STAMP)

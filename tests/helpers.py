@@ -30,7 +30,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 
 from adapter import Backoff, Inngest
-from adapter._temporal.registry import list_registrations
+from adapter._temporal.registry import REGISTRY, list_registrations
 from adapter.worker import Worker, WorkerSettings
 
 T = TypeVar("T")
@@ -129,14 +129,16 @@ async def wait_registered(client: Client, app_id: str, *, timeout: float = DEFAU
     """Wait until senders can see ``app_id``'s registration (in the visibility listing).
 
     A registry workflow that describes as Running is not enough: senders route by the
-    listing, which lags behind it, and an event sent in between is held and routed later
-    by its record (not lost, but not started by ``send`` either).
+    listing, which lags behind it, and by a copy of it cached for a few seconds.
     """
 
     async def listed() -> bool:
         return any(e.get("app_id") == app_id for e in await list_registrations(client))
 
     await eventually(listed, timeout=timeout, message=f"{app_id} is not in the registrations")
+    # This process's senders share one cached copy (README: a new deploy is reached within
+    # DEFAULT_MAX_AGE); an earlier test may have just read it, before this app existed.
+    REGISTRY.invalidate(client)
 
 
 # --- runs, through Temporal's visibility ----------------------------------------------------

@@ -61,15 +61,23 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``adapter`` console script."""
     args = build_parser().parse_args(argv)
     configure_logging()
-    try:
-        if not inspect.iscoroutinefunction(args.handler):
-            return int(args.handler(args))
-        code = int(asyncio.run(args.handler(args)))
-        # The Temporal client's native runtime can abort while the interpreter
-        # finalizes (PyGILState_Release); everything is done, so leave at once.
+    asynchronous = inspect.iscoroutinefunction(args.handler)
+    code = _run(args, asynchronous)
+    if asynchronous:
+        # The Temporal client's native runtime can abort while the interpreter finalizes
+        # (PyGILState_Release, exit code 134), on success and on error alike; everything
+        # is done and printed, so leave at once.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    return code
+
+
+def _run(args: argparse.Namespace, asynchronous: bool) -> int:
+    try:
+        if asynchronous:
+            return int(asyncio.run(args.handler(args)))
+        return int(args.handler(args))
     except LoadError as exc:
         # A functions folder that cannot be loaded: one line (the traceback with --debug).
         if getattr(args, "debug", False) and exc.details:
