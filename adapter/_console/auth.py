@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -38,12 +38,12 @@ OPEN_PATHS = frozenset({"/login", "/e", "/health"})
 
 
 def configured_tokens(
-    options: Sequence[str] | None, environ: Mapping[str, str], event_keys: Sequence[str] = ()
+    options: Sequence[str] | None, environ: Mapping[str, str], event_keys: Iterable[str] = ()
 ) -> list[str]:
     """The accepted tokens: ``--console-token``, else the env var, else the event keys."""
     tokens = [t.strip() for t in options or [] if t.strip()]
     tokens += [t.strip() for t in environ.get(TOKEN_ENV, "").split(",") if t.strip()]
-    return tokens or [k for k in event_keys if k]
+    return tokens or sorted(k for k in event_keys if k)
 
 
 def cookie_value(token: str) -> str:

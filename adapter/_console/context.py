@@ -8,6 +8,7 @@ dev/token state.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,16 @@ from starlette.templating import Jinja2Templates
 from temporalio.client import Client
 
 from adapter._define.client import Inngest
+from adapter._observe import words
 
-__all__ = ["TEMPLATES_DIR", "STATIC_DIR", "Console", "LoadProblem", "make_templates"]
+__all__ = [
+    "TEMPLATES_DIR",
+    "STATIC_DIR",
+    "Console",
+    "LoadProblem",
+    "fixed_client",
+    "make_templates",
+]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -36,8 +45,38 @@ class LoadProblem:
 
 
 def make_templates() -> Jinja2Templates:
-    """The console's Jinja2 templates (autoescaped), from the package's templates folder."""
-    return Jinja2Templates(directory=str(TEMPLATES_DIR))
+    """The console's Jinja2 templates (autoescaped), with the CLI's words as filters.
+
+    Times, durations, previews, errors and what a step waits on read exactly as
+    ``adapter run`` / ``adapter events`` print them (:mod:`adapter._observe.words`).
+    """
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    env = templates.env
+    env.filters["human_time"] = words.human_time
+    env.filters["human_duration"] = words.human_duration
+    env.filters["preview"] = words.preview
+    env.filters["error_text"] = words.error_text
+    env.filters["pretty"] = pretty_json
+    env.filters["in_zone"] = words.in_zone
+    env.filters["human_iso"] = words.human_iso
+    env.globals["waiting_text"] = words.waiting_text
+    env.globals["step_detail"] = words.step_detail
+    env.globals["until_text"] = words.until_text
+    return templates
+
+
+def pretty_json(value: Any) -> str:
+    """Indented JSON for a ``<pre>`` block (any value; non-JSON values as text)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def fixed_client(client: Client) -> Callable[[], Awaitable[Client]]:
+    """A ``Console.client`` that hands out one connected client."""
+
+    async def get() -> Client:
+        return client
+
+    return get
 
 
 @dataclass

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from adapter._console.app import create_console_app, mount_console
+from adapter._console.context import Console, fixed_client
 from adapter._define.client import Inngest
 from adapter._define.function import Function
 from adapter._define.version import DEPLOY_STAMP_ENV, CodeVersion, code_version
@@ -108,24 +110,33 @@ async def dev_command(args: argparse.Namespace) -> int:
             app.set_temporal_client(client)
             _print_sync(await sync_schedules(client, app))
             await _register(client, app)
-        # Inngest's Event API beside the worker (any key, as Inngest's dev server).
-        events = (
-            EventServer(create_app(apps, EventApiSettings(dev=True)), port=args.events_port)
-            if apps
-            else None
+        # Inngest's Event API beside the worker (any key, as Inngest's dev server), and
+        # the dev console on the same port (open: dev mode).
+        console = Console(
+            client=fixed_client(client),
+            functions_dir=Path(args.functions),
+            dev=True,
+            temporal_ui=server.ui_url,
+            sender=apps[0] if apps else None,
         )
-        if events is not None:
-            await events.start()
-            print(
-                f"\nInngest Event API: {events.url}   (Inngest SDKs: INNGEST_DEV=1 "
-                f"INNGEST_BASE_URL={events.url})"
-            )
+        if apps:
+            web = create_app(apps, EventApiSettings(dev=True))
+            mount_console(web, console)
+        else:
+            web = create_console_app(console)
+        events = EventServer(web, port=args.events_port)
+        await events.start()
         try:
+            if apps:
+                print(
+                    f"\nInngest Event API: {events.url}   (Inngest SDKs: INNGEST_DEV=1 "
+                    f"INNGEST_BASE_URL={events.url})"
+                )
+            print(f"Dev console: {events.url}/   (functions, runs, events, send test event)")
             _print_banner(server, functions)
             await run_workers(client, apps, stop=stop_on_signals())
         finally:
-            if events is not None:
-                await events.stop()
+            await events.stop()
         print("\nStopped the worker.")
     finally:
         server.stop()

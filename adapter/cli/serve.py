@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
+from adapter._console.app import mount_console
+from adapter._console.auth import TOKEN_ENV, configured_tokens
+from adapter._console.context import Console, fixed_client
 from adapter._http.app import create_app
 from adapter._http.server import DEFAULT_PORT, EventServer
 from adapter._http.wire import (
@@ -16,6 +20,7 @@ from adapter._http.wire import (
     configured_event_keys,
     configured_signing_keys,
 )
+from adapter._observe.links import ui_base
 from adapter._temporal.connect import connect
 from adapter.cli.options import (
     Subparsers,
@@ -72,6 +77,25 @@ def register(subparsers: Subparsers) -> None:
         help=f"largest event (default {DEFAULT_MAX_EVENT_BYTES:,}, capped by the Temporal "
         "payload limit)",
     )
+    serve.add_argument(
+        "--console",
+        action="store_true",
+        help="also serve the dev console (functions, runs, events) on the same port; outside "
+        "--dev it needs a token",
+    )
+    serve.add_argument(
+        "--console-token",
+        action="append",
+        metavar="TOKEN",
+        help=f"token that opens the console (login form or 'Authorization: Bearer TOKEN'); "
+        f"repeatable; also read from {TOKEN_ENV} (comma-separated); default: the event keys",
+    )
+    serve.add_argument(
+        "--ui",
+        metavar="URL",
+        help="Temporal Web UI base URL for the console's run links (default: TEMPORAL_UI_URL, "
+        "else http://127.0.0.1:8233)",
+    )
     add_plugins(serve)
     serve.set_defaults(handler=serve_command)
 
@@ -86,6 +110,12 @@ async def serve_command(args: argparse.Namespace) -> int:
         max_event_bytes=args.max_event_bytes,
         signing_keys=configured_signing_keys(args.signing_key, os.environ),
     )
+    tokens = configured_tokens(args.console_token, os.environ, settings.event_keys)
+    if args.console and not args.dev and not tokens:
+        raise ValueError(
+            "--console needs a token outside --dev: pass --console-token TOKEN, set "
+            f"{TOKEN_ENV}, or give an event key (--event-key / INNGEST_EVENT_KEY)"
+        )
     # Routing lives in Temporal: a functions folder is optional (its apps' settings,
     # such as the payload limit, apply when it is there).
     apps = optional_apps(args.functions)
@@ -95,7 +125,18 @@ async def serve_command(args: argparse.Namespace) -> int:
     for app in apps:
         app.set_temporal_client(client)
     stop = stop_on_signals()
-    async with EventServer(create_app(apps, settings), host=args.host, port=args.port) as server:
+    web = create_app(apps, settings)
+    if args.console:
+        console = Console(
+            client=fixed_client(client),
+            functions_dir=_folder(args.functions),
+            dev=args.dev,
+            temporal_ui=ui_base(args.ui),
+            sender=apps[0],
+            tokens=tokens,
+        )
+        mount_console(web, console)
+    async with EventServer(web, host=args.host, port=args.port) as server:
         keys = len(settings.event_keys)
         signing = len(settings.signing_keys)
         mode = (
@@ -109,7 +150,15 @@ async def serve_command(args: argparse.Namespace) -> int:
             f"{len(apps)} app(s))"
         )
         print(f"  SDKs: INNGEST_EVENT_API_BASE_URL={server.url} (or INNGEST_BASE_URL)")
+        if args.console:
+            door = "open (dev mode)" if args.dev else f"{len(tokens)} token(s)"
+            print(f"  Console: {server.url}/ ({door})")
         print("Press Ctrl-C to stop.", flush=True)
         await stop.wait()
     print("Stopped the Event API.")
     return 0
+
+
+def _folder(path: str) -> Path | None:
+    """The functions folder the console shows (Code tab), when there is one."""
+    return Path(path) if os.path.isdir(path) else None
