@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -150,6 +151,19 @@ class Worker:
         """Stop polling, let running steps finish within the graceful shutdown, then stop."""
         await self.temporal.shutdown()
         self.threads.shutdown(wait=False, cancel_futures=True)
+
+    @contextlib.asynccontextmanager
+    async def holding_shared_queue(self) -> AsyncIterator[None]:
+        """Keep the namespace's shared-queue worker up while the block runs.
+
+        Through this Worker's stop and another's start too: ``adapter dev`` restarts the
+        app workers on a reload while hubs and event records go on.
+        """
+        await SHARED.acquire(self.client, self._settings, self._shared_activities, self._options)
+        try:
+            yield
+        finally:
+            await SHARED.release(self.client)
 
     async def __aenter__(self) -> Worker:
         """Register the app and start polling in the background."""

@@ -1,0 +1,197 @@
+"""``adapter dev``'s workers: one per app of the folder, restarted when the folder changes.
+
+:class:`DevWorkers` polls the folder (:func:`~adapter._dev.folder.snapshot`, every
+``interval`` seconds); on a change it loads the folder afresh
+(:func:`~adapter._dev.folder.load_folder`), shuts the app workers down gracefully (running
+steps finish within the graceful shutdown; a run's next task goes to the new worker, the
+run itself lives in Temporal), syncs the schedules, registers the new set and starts
+its workers. The namespace's shared queue (hubs, event records) keeps running across the
+restart, so waits and cancels keep matching. A module that fails to import is one line in
+the terminal and stays in :meth:`DevWorkers.problems` (the console's banner) until it loads;
+the other functions, and the last good version of its own, keep running.
+
+Every registration and schedule is written with the wall clock as the deploy stamp: in
+dev the newest start (or reload) is the deploy that counts, even when a file was
+deleted and the newest source file is older than the last one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from temporalio.client import Client
+
+from adapter._define.client import Inngest
+from adapter._define.function import Function
+from adapter._define.version import code_version
+from adapter._dev.folder import FolderLoad, ModuleProblem, load_folder, publish, snapshot
+from adapter._temporal.registry import unregister
+from adapter._temporal.schedules import SyncReport, sync_schedules
+from adapter._temporal.search_attributes import prepare_namespace
+from adapter.worker import Worker, WorkerSettings
+
+__all__ = ["DevWorkers", "dev_stamp"]
+
+log = logging.getLogger("adapter")
+
+
+def dev_stamp(previous: int = 0) -> int:
+    """The deploy stamp of a dev start or reload: the wall clock, never below ``previous``."""
+    return max(int(time.time()), previous)
+
+
+class DevWorkers:
+    """Run the folder's apps' workers, and run them again on the new code when it changes."""
+
+    def __init__(
+        self,
+        client: Client,
+        load: FolderLoad,
+        *,
+        settings: WorkerSettings | None = None,
+        interval: float = 1.0,
+        out: Callable[[str], None] = print,
+        stamp: int | None = None,
+    ) -> None:
+        """Prepare (not start) the workers of ``load`` (``FolderLoad.of(folder, discover(folder))``).
+
+        ``stamp`` is the deploy stamp the first registration was written with (default now).
+        """
+        self.client = client
+        self.folder = load.folder
+        self._load = load
+        self._settings = settings or WorkerSettings()
+        self._interval = interval
+        self._out = out
+        self._stamp = stamp if stamp is not None else dev_stamp()
+        self._snapshot = snapshot(self.folder)
+        self._workers: contextlib.AsyncExitStack | None = None
+        self._shared: contextlib.AsyncExitStack | None = None
+        self._apps: set[str] = set()
+        self.reloads = 0
+        """How many reloads started a new set of workers (tests await it)."""
+
+    @property
+    def load(self) -> FolderLoad:
+        """The load the workers run now."""
+        return self._load
+
+    def problems(self) -> list[ModuleProblem]:
+        """The modules that failed to import in the last load (empty when all loaded)."""
+        return list(self._load.problems)
+
+    def functions(self) -> list[Function]:
+        """The functions the workers serve now."""
+        return list(self._load.functions)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run the workers until ``stop`` is set, reloading when the folder changes."""
+        unpublish = publish(self.folder, lambda: self._load)
+        try:
+            await self._start(self._load)
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._interval)
+                if not stop.is_set():
+                    await self.check()
+        finally:
+            unpublish()
+            await self._stop()
+            if self._shared is not None:
+                await self._shared.aclose()
+
+    async def check(self) -> bool:
+        """Reload when the folder changed since the last look; True when it had."""
+        now = snapshot(self.folder)
+        if now == self._snapshot:
+            return False
+        self._snapshot = now
+        await self.reload()
+        return True
+
+    async def reload(self) -> None:
+        """Load the folder afresh and restart the workers on it (see the module docstring)."""
+        old = self._load
+        new = load_folder(self.folder, old)
+        known = {p.message for p in old.problems}
+        for problem in new.problems:
+            if problem.message not in known:
+                self._out(f"reload: {problem.message} (the other functions keep running)")
+        if new.functions == old.functions:
+            self._load = new  # the same function objects: nothing new to run (only problems)
+            return
+        await self._stop()
+        try:
+            await self._start(new)
+        except Exception as exc:
+            self._out(
+                f"reload: the new functions did not start ({type(exc).__name__}: {exc}); "
+                "running the previous ones (restart adapter dev if this persists)"
+            )
+            log.debug("reload failed", exc_info=True)
+            await self._stop()
+            await self._start(old)
+            return
+        self._load = new
+        self.reloads += 1
+        self._out(_summary(old, new))
+
+    async def _start(self, load: FolderLoad) -> None:
+        """Sync schedules, register and start the workers of ``load``'s apps."""
+        self._stamp = dev_stamp(self._stamp)
+        apps = load.apps
+        await prepare_namespace(self.client, apps)
+        settings = replace(self._settings, deploy_stamp=self._stamp)
+        for app in apps:
+            app.set_temporal_client(self.client)
+            _print_sync(
+                await sync_schedules(self.client, app, version=code_version(app, self._stamp)),
+                self._out,
+            )
+        stack = contextlib.AsyncExitStack()
+        try:
+            for app in apps:
+                worker = await stack.enter_async_context(Worker(self.client, app, settings))
+                if self._shared is None:
+                    # Hold the shared queue's worker for our whole run: restarts keep it up.
+                    self._shared = contextlib.AsyncExitStack()
+                    await self._shared.enter_async_context(worker.holding_shared_queue())
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._workers = stack
+        ids = {app.app_id for app in apps}
+        for gone in sorted(self._apps - ids):
+            # The app is no longer in the folder: stop routing to it, drop its schedules.
+            await unregister(self.client, gone)
+            _print_sync(await sync_schedules(self.client, Inngest(app_id=gone)), self._out)
+            self._out(f"  app {gone}: unregistered (no longer in {self.folder.name}/)")
+        self._apps = ids
+
+    async def _stop(self) -> None:
+        """Shut the app workers down (running steps finish within the graceful shutdown)."""
+        if self._workers is not None:
+            stack, self._workers = self._workers, None
+            await stack.aclose()
+
+
+def _summary(old: FolderLoad, new: FolderLoad) -> str:
+    """One line: what the reload changed."""
+    before = {(f.app_id, f.id) for f in old.functions}
+    after = {(f.app_id, f.id) for f in new.functions}
+    added = sorted(f"+{fid}" for _, fid in after - before)
+    removed = sorted(f"-{fid}" for _, fid in before - after)
+    changes = " ".join([*added, *removed]) or "code changed"
+    broken = f", {len(new.problems)} module(s) failed to import" if new.problems else ""
+    return f"reload: {new.folder.name}/ now serves {len(new.functions)} function(s) ({changes}{broken})"
+
+
+def _print_sync(report: SyncReport, out: Callable[[str], None]) -> None:
+    for verb in ("created", "updated", "deleted"):
+        for sid in getattr(report, verb):
+            out(f"  schedule {sid}: {verb}")
