@@ -9,10 +9,12 @@ from pathlib import Path
 from temporalio.client import Client
 
 from adapter._console.app import create_console_app, mount_console
-from adapter._console.context import Console, fixed_client
+from adapter._console.context import Console, LoadProblem, fixed_client
 from adapter._define.client import Inngest
 from adapter._define.function import Function
 from adapter._define.version import DEPLOY_STAMP_ENV, CodeVersion, code_version
+from adapter._dev.folder import FolderLoad
+from adapter._dev.workers import DevWorkers, dev_stamp
 from adapter._http.app import create_app
 from adapter._http.server import DEFAULT_PORT, EventServer
 from adapter._http.wire import EventApiSettings
@@ -106,10 +108,13 @@ async def dev_command(args: argparse.Namespace) -> int:
     try:
         client = await connect(server.address, options=options, environ_plugins=False)
         await prepare_namespace(client, apps)
+        stamp = dev_stamp()  # in dev the newest start (or reload) is the deploy that counts
         for app in apps:
             app.set_temporal_client(client)
-            _print_sync(await sync_schedules(client, app))
-            await _register(client, app)
+            _print_sync(await sync_schedules(client, app, version=code_version(app, stamp)))
+            await _register(client, app, code_version(app, stamp))
+        # The worker reloads the folder when it changes (adapter/_dev).
+        workers = DevWorkers(client, FolderLoad.of(args.functions, functions), stamp=stamp)
         # Inngest's Event API beside the worker (any key, as Inngest's dev server), and
         # the dev console on the same port (open: dev mode).
         console = Console(
@@ -118,6 +123,9 @@ async def dev_command(args: argparse.Namespace) -> int:
             dev=True,
             temporal_ui=server.ui_url,
             sender=apps[0] if apps else None,
+            reload_status=lambda: [
+                LoadProblem(p.file, p.message, p.details) for p in workers.problems()
+            ],
         )
         if apps:
             web = create_app(apps, EventApiSettings(dev=True))
@@ -134,7 +142,7 @@ async def dev_command(args: argparse.Namespace) -> int:
                 )
             print(f"Dev console: {events.url}/   (functions, runs, events, send test event)")
             _print_banner(server, functions)
-            await run_workers(client, apps, stop=stop_on_signals())
+            await workers.run(stop_on_signals())
         finally:
             await events.stop()
         print("\nStopped the worker.")
@@ -194,4 +202,7 @@ def _print_banner(server: DevServer, functions: list[Function]) -> None:
         f"  TEMPORAL_ADDRESS={server.address} .venv/bin/adapter send {event} "
         '--data \'{"email": "jane@example.com", "name": "Jane"}\''
     )
-    print("\nWorker running. Press Ctrl-C to stop.")
+    print(
+        "\nWorker running; it reloads the functions folder when a file changes. "
+        "Press Ctrl-C to stop."
+    )
