@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
@@ -33,6 +34,7 @@ from adapter._define.discovery import apps_of, discover
 from adapter._define.version import code_version
 from adapter._errors import ConfigError
 from adapter._execution.activities import FunctionActivities
+from adapter._execution.suspended import SuspendedHandlers
 from adapter._protocol import SHARED_TASK_QUEUE
 from adapter._temporal.holders import check_holders
 from adapter._temporal.options import TemporalOptions, with_options, worker_plugins
@@ -58,6 +60,18 @@ class WorkerSettings:
     max_concurrent_steps: int = 100
     max_concurrent_workflow_tasks: int = 50
     sync_threads: int = 64
+    suspended_handlers: int = 1000
+    """How many handlers this worker keeps suspended between their runs' steps (LRU; 0: none).
+
+    A run's next step on this worker continues its handler where it stopped instead of
+    calling it again and replaying the memo (README, "How it runs on Temporal").
+    """
+    suspended_idle: timedelta = timedelta(seconds=60)
+    """A suspended handler idle longer than this (a long sleep or wait) is dropped; replay follows."""
+    force_replay: bool = field(
+        default_factory=lambda: os.environ.get("ADAPTER_FORCE_REPLAY", "") not in ("", "0")
+    )
+    """Never keep handlers suspended: every step replays the memo (``ADAPTER_FORCE_REPLAY=1``)."""
     graceful_shutdown: timedelta = timedelta(seconds=10)
     deployment_config: WorkerDeploymentConfig | None = None
     """Temporal worker versioning for the app's task queue (deployment name + build id).
@@ -108,7 +122,13 @@ class Worker:
         self.threads = ThreadPoolExecutor(
             max_workers=settings.sync_threads, thread_name_prefix="adapter-step"
         )
-        activities = FunctionActivities(app, threads=self.threads)
+        suspended = SuspendedHandlers(
+            0 if settings.force_replay else settings.suspended_handlers,
+            settings.suspended_idle.total_seconds(),
+            max_threads=settings.sync_threads // 2,  # a parked sync handler holds a thread
+        )
+        activities = FunctionActivities(app, threads=self.threads, suspended=suspended)
+        self.suspended = suspended
         options = app.temporal_options.merged(settings.temporal_options)
         client = with_options(client, options)
         self.client = client
@@ -144,12 +164,14 @@ class Worker:
         try:
             await self.temporal.run()
         finally:
+            self.suspended.clear()
             self.threads.shutdown(wait=False, cancel_futures=True)
             await SHARED.release(self.client)
 
     async def shutdown(self) -> None:
         """Stop polling, let running steps finish within the graceful shutdown, then stop."""
         await self.temporal.shutdown()
+        self.suspended.clear()
         self.threads.shutdown(wait=False, cancel_futures=True)
 
     @contextlib.asynccontextmanager
@@ -182,6 +204,7 @@ class Worker:
         try:
             await self.temporal.__aexit__(exc_type, exc, tb)
         finally:
+            self.suspended.clear()
             self.threads.shutdown(wait=False, cancel_futures=True)
             await SHARED.release(self.client)
 

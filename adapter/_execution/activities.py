@@ -24,10 +24,11 @@ from adapter._errors import (
     StepError,
     StepOutputError,
 )
-from adapter._execution.call import HandlerFailed, RunInfo, StepFailed, error_entry
-from adapter._execution.executor import execute
+from adapter._execution.call import HandlerFailed, Outcome, RunInfo, StepFailed, error_entry
+from adapter._execution.executor import execute, resume
 from adapter._execution.payloads import check_size
 from adapter._execution.state import RUN_STATES
+from adapter._execution.suspended import Parked, SuspendedHandlers
 from adapter._protocol import (
     ActivityName,
     Query,
@@ -90,8 +91,16 @@ def _translate(
 class FunctionActivities:
     """Activities bound to one app's functions, by id."""
 
-    def __init__(self, app: Inngest, *, threads: Executor | None = None) -> None:
+    def __init__(
+        self,
+        app: Inngest,
+        *,
+        threads: Executor | None = None,
+        suspended: SuspendedHandlers | None = None,
+    ) -> None:
         self._app = app
+        # Handlers kept alive between their run's steps (None: every call replays the memo).
+        self.suspended = suspended
         self._functions = {fn.id: fn for fn in app.functions}
         self._payload_limit = app.payload_limit
         self._threads = threads
@@ -179,17 +188,20 @@ class FunctionActivities:
             logger=fn.logger,
         )
         try:
-            outcome = await execute(
-                fn.handler,
-                info,
-                memo,
-                target=inp.get("target"),
-                payload_limit=self._payload_limit,
-                threads=self._threads,
-                app=self._app,
-                encode=fn.encode_result,
-                run_new=bool(inp.get("run_new")),
-            )
+            outcome = await self._resumed(run, memo, inp, info.attempt)
+            if outcome is None:
+                outcome = await execute(
+                    fn.handler,
+                    info,
+                    memo,
+                    target=inp.get("target"),
+                    payload_limit=self._payload_limit,
+                    threads=self._threads,
+                    app=self._app,
+                    encode=fn.encode_result,
+                    run_new=bool(inp.get("run_new")),
+                    suspend=self._parker(run, inp["memo_len"]),
+                )
         except StepFailed as failed:
             raise to_application_error(failed.error, failed.step_id) from failed.error
         except HandlerFailed as failed:
@@ -214,6 +226,48 @@ class FunctionActivities:
         except PayloadTooLargeError as exc:
             raise to_application_error(exc) from None
         return wire
+
+    async def _resumed(
+        self, run: _RunIds, memo: Mapping[str, dict[str, Any]], inp: StepTask, attempt: int
+    ) -> Outcome | None:
+        """Continue the run's suspended handler when it fits this activity (else None)."""
+        cache = self.suspended
+        parked = cache.take(run.workflow_run_id) if cache is not None else None
+        if parked is None or cache is None:
+            return None
+        target = inp.get("target")
+        how = parked.fits(run.workflow_id, memo, target) if attempt == 0 else None
+        if how is None:  # another memo, a retry: the handler is called again instead
+            cache.discard(parked)
+            return None
+        cache.resumed += 1
+        return await resume(
+            parked.task,
+            parked.ex,
+            parked.step,
+            how,
+            memo,
+            target=target,
+            run_new=bool(inp.get("run_new")),
+            suspend=self._parker(run, inp["memo_len"]),
+            handoff=parked.handoff,
+        )
+
+    def _parker(self, run: _RunIds, memo_len: int) -> Any:
+        """What keeps a handler that stopped at one new step for the run's next activity."""
+        cache = self.suspended
+        if cache is None or cache.max_handlers == 0:
+            return None
+
+        def park(task: asyncio.Future[Any], ex: Any, step: Any, handoff: Any) -> None:
+            executed = ex.executed["id"] if ex.executed is not None else None
+            length = memo_len + (1 if executed is not None else 0)
+            parked = Parked(
+                run.workflow_id, run.workflow_run_id, length, executed, step, task, ex, handoff
+            )
+            cache.park(parked)
+
+        return park
 
 
 async def _matched_cancel(workflow_id: str, event_names: list[str]) -> dict[str, Any] | None:

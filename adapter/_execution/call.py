@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import copy
 import inspect
 import time
 import traceback
@@ -162,7 +163,9 @@ class Execution:
         self.memo_hits = 0
         self.reached_new = False
         self.plan: list[Planned] = []
-        self.gates: dict[str, asyncio.Future[None]] = {}
+        # A gate opens with None (run the body here) or, for a suspended handler that
+        # resumes (adapter/_execution/suspended.py), with the step's recorded memo entry.
+        self.gates: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
         self.executing = False
         self.executed: dict[str, Any] | None = None
         self.step_failure: StepFailed | None = None
@@ -172,6 +175,9 @@ class Execution:
         self.run_new = False
         self.wake: asyncio.Event | None = None
         self.middleware: RunMiddleware | None = None  # this call's (inngest-py's) middleware
+        # A sync handler's thread waits here at its one new step (adapter/_execution/suspended.py).
+        self.park_sync: Callable[[], dict[str, Any] | None] | None = None
+        self.grouping = 0  # inside ctx.group.parallel of a sync handler
 
     # --- used by the step API -------------------------------------------------
     def is_live(self) -> bool:
@@ -213,12 +219,17 @@ class Execution:
         if entry is None:
             return False, None
         self.memo_hits += 1
+        return True, self.entry_value(step_id, entry)
+
+    @staticmethod
+    def entry_value(step_id: str, entry: Mapping[str, Any]) -> Any:
+        """A memo entry's value; raises StepError (InvokeTimeoutError) for a recorded failure."""
         if "error" in entry:
             err = entry["error"]
             name = err.get("name", "Error")
             cls = InvokeTimeoutError if name == INVOKE_TIMEOUT_NAME else StepError
             raise cls(err.get("message", ""), name, err.get("stack"), step_id)
-        return True, entry.get("data")
+        return _own(entry.get("data"))
 
     async def recall(self, step_id: str) -> tuple[bool, Any]:
         """:meth:`lookup`, then middleware's ``before_execution`` once new code starts."""
@@ -244,6 +255,18 @@ class Execution:
             self.target = step_id  # the handler met this one first: run it (inngest-py does)
         return self.target == step_id
 
+    def suspend_sync(self, *, racing: bool) -> dict[str, Any] | None:
+        """In a sync handler's thread, at a new step: wait to be resumed, if it may.
+
+        Returns how to go on (``{}`` run the body, ``{"entry": ...}`` its recorded result),
+        or None: stop the handler, as without suspension.
+        """
+        if self.park_sync is None or racing or self.grouping or len(self.plan) != 1:
+            return None
+        if self.middleware is not None or self.stubs or self.step_failure is not None:
+            return None
+        return self.park_sync()
+
     def unplan(self, step_id: str) -> None:
         """Forget a planned step (a RACE branch that lost, or was cancelled)."""
         self.plan = [p for p in self.plan if p.id != step_id]
@@ -259,13 +282,13 @@ class Execution:
             raise RuntimeError(f"{where}: no app is attached to this execution")
         return self.sender
 
-    def plan_step(self, planned: Planned) -> asyncio.Future[None] | None:
+    def plan_step(self, planned: Planned) -> asyncio.Future[dict[str, Any] | None] | None:
         """Record a new step; async handlers get a gate the driver opens or cancels."""
         self.reached_new = True
         self.plan.append(planned)
         if self.wake is None:
             return None
-        gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        gate: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
         self.gates[planned.id] = gate
         self.wake.set()
         return gate
@@ -278,7 +301,8 @@ class Execution:
         self.executing = False
         if self.wake is not None:
             self.wake.set()
-        return value
+        # Code after the step runs before the result is recorded: it gets its own copy.
+        return _own(value)
 
     def _record_or_fail(
         self, step_id: str, result: Any, encode: Callable[[Any], Any] | None = None
@@ -368,6 +392,11 @@ class Execution:
         if self.middleware is not None:
             raise _Interrupt()  # the call ends with the body, as in call_body
         return value
+
+
+def _own(value: Any) -> Any:
+    """A copy of a JSON container for the handler: what it changes is never recorded."""
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
 
 
 async def _await(awaitable: Any) -> Any:

@@ -43,6 +43,11 @@ from adapter._execution.middleware import RunMiddleware, uses_middleware
 from adapter._execution.middleware_call import start_call, with_middleware
 from adapter._execution.payloads import check_size, to_json_value
 from adapter._execution.step import Group, GroupSync, Step, StepSync
+from adapter._execution.suspended import SyncHandoff
+
+# Keeps a handler stopped at its one new step: its task (a sync handler's: its thread's
+# future, and the handoff its thread waits at), its execution and the step it awaits.
+Suspend = Callable[[asyncio.Future[Any], Execution, Planned, SyncHandoff | None], None]
 
 
 async def _stop(task: asyncio.Future[Any]) -> None:
@@ -76,8 +81,13 @@ async def execute(
     stubs: Collection[str] = (),
     run_new: bool = False,
     middleware: RunMiddleware | None = None,
+    suspend: Suspend | None = None,
 ) -> Outcome:
     """Call ``handler`` once; see the module docstring. Raises StepFailed or HandlerFailed.
+
+    ``suspend``, when given, receives the handler's task instead of it being stopped when
+    the call reports one new step (an async handler without middleware): the worker keeps
+    it for the run's next activity (:func:`resume`).
 
     ``encode`` turns the handler's result into JSON data first (the function's
     ``output_type``); ``stubs`` are the step ids a sandbox run stubs. With middleware
@@ -127,7 +137,7 @@ async def execute(
             GroupSync(ex),
         )
         await start_call(ex, sync_ctx, info.function_id)
-        return await _execute_sync(handler, sync_ctx, ex)
+        return await _execute_sync(handler, sync_ctx, ex, suspend)
 
     ex.wake = asyncio.Event()
     ctx = Context(
@@ -135,8 +145,51 @@ async def execute(
     )
     await start_call(ex, ctx, info.function_id)
     task: asyncio.Future[Any] = asyncio.ensure_future(handler(ctx))
+    return await _drive(task, ex, suspend)
+
+
+async def resume(
+    task: asyncio.Future[Any],
+    ex: Execution,
+    awaited: Planned,
+    how: dict[str, Any],
+    memo: Mapping[str, dict[str, Any]],
+    *,
+    target: str | None,
+    run_new: bool = False,
+    suspend: Suspend | None = None,
+    handoff: SyncHandoff | None = None,
+) -> Outcome:
+    """Continue a suspended handler (adapter/_execution/suspended.py) at the step it awaits.
+
+    ``how`` is what :meth:`Parked.fits` said: ``{}`` runs the awaited step's body here
+    (the activity's target), ``{"entry": ...}`` hands the handler the step's recorded
+    result. From there the call goes on as a fresh call would after replaying ``memo``.
+    """
+    ex.memo, ex.target, ex.run_new = memo, target, run_new
+    ex.executed, ex.executing, ex.plan = None, False, []
+    if "entry" in how:
+        ex.memo_hits += 1
+    if handoff is not None:  # a sync handler: its thread goes on from its park
+        handoff.answer(how)
+        return await _drive_sync(task, ex, handoff, suspend)
+    assert ex.wake is not None
+    ex.wake.clear()
+    gate = ex.gates.pop(awaited.id)
+    if "entry" in how:
+        gate.set_result(how["entry"])
+    else:
+        ex.executing = True
+        gate.set_result(None)
+    return await _drive(task, ex, suspend)
+
+
+async def _drive(task: asyncio.Future[Any], ex: Execution, suspend: Suspend | None) -> Outcome:
+    """Run the handler's task until it reports (see the module docstring)."""
+    parked = False
     try:
         while True:
+            assert ex.wake is not None
             waker = asyncio.ensure_future(ex.wake.wait())
             await asyncio.wait({task, waker}, return_when=asyncio.FIRST_COMPLETED)
             waker.cancel()
@@ -167,11 +220,22 @@ async def execute(
                 ex.plan = [p for p in ex.plan if p.id != ex.target]
                 ex.gates[str(ex.target)].set_result(None)
                 continue
-            await _stop(task)
+            if suspend is not None and _parkable(ex, pending, task):
+                suspend(task, ex, pending[0], None)  # kept for the run's next activity
+                parked = True
+            else:
+                await _stop(task)
             return Outcome(executed=ex.executed, plan=pending)
     finally:
-        if not task.done():
+        if not parked and not task.done():
             await _stop(task)
+
+
+def _parkable(ex: Execution, pending: list[Planned], task: asyncio.Future[Any]) -> bool:
+    """Whether the handler may wait here for its next activity: one step, no race, no hooks."""
+    if len(pending) != 1 or len(ex.plan) != 1 or task.done() or ex.middleware is not None:
+        return False
+    return not pending[0].opts.get("race") and not ex.stubs and ex.nested is None
 
 
 def _one_new_run(ex: Execution, pending: list[Planned]) -> bool:
@@ -207,11 +271,36 @@ def _returned(result: Any, ex: Execution) -> Outcome:
     return Outcome(executed=ex.executed, done=True, result=value, returned=result)
 
 
-async def _execute_sync(handler: Callable[..., Any], ctx: ContextSync, ex: Execution) -> Outcome:
+async def _execute_sync(
+    handler: Callable[..., Any], ctx: ContextSync, ex: Execution, suspend: Suspend | None
+) -> Outcome:
     loop = asyncio.get_running_loop()
     call = contextvars.copy_context().run
+    handoff = SyncHandoff(loop) if suspend is not None else None
+    ex.park_sync = handoff.wait if handoff is not None else None
+    thread = loop.run_in_executor(ex.threads, call, handler, ctx)
+    return await _drive_sync(thread, ex, handoff, suspend)
+
+
+async def _drive_sync(
+    thread: asyncio.Future[Any],
+    ex: Execution,
+    handoff: SyncHandoff | None,
+    suspend: Suspend | None,
+) -> Outcome:
+    """Wait for the handler's thread to return, fail, stop, or park at its one new step."""
+    if handoff is not None and suspend is not None:
+        try:
+            await asyncio.wait({thread, handoff.parked}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            handoff.abandon()  # cancelled: a thread that parks later stops at once
+            raise
+        if not thread.done():  # parked: kept for the run's next activity
+            suspend(thread, ex, ex.plan[0], handoff)
+            return Outcome(executed=ex.executed, plan=list(ex.plan))
+        handoff.abandon()
     try:
-        result = await loop.run_in_executor(ex.threads, call, handler, ctx)
+        result = await thread
     except _Interrupt:
         if ex.step_failure is not None:
             raise ex.step_failure from None

@@ -48,6 +48,10 @@ class MemoView(Mapping[str, dict[str, Any]]):
     def __len__(self) -> int:
         return self._length
 
+    def id_at(self, index: int) -> str | None:
+        """The id of entry ``index`` (None beyond this view)."""
+        return self._state.order[index] if 0 <= index < self._length else None
+
 
 class RunStateCache:
     """Bounded LRU of RunState by Temporal run id; safe across threads."""

@@ -144,10 +144,12 @@ class Step(_StepBase):
         gate = ex.plan_step(Planned(kind, sid, step_id, opts))
         assert gate is not None
         try:
-            await gate
+            entry = await gate
         except asyncio.CancelledError:
             ex.unplan(sid)
             raise
+        if entry is not None:  # a suspended handler resumed with the step's recorded entry
+            return True, ex.entry_value(sid, entry), sid
         return False, None, sid
 
     async def run(
@@ -279,7 +281,13 @@ class StepSync(_StepBase):
             body, args = inline
             return ex.call_body_sync(sid, body, args, encoder)
         ex.plan_step(Planned(kind, sid, step_id, opts))
-        raise _Interrupt()
+        how = ex.suspend_sync(racing=_RACE.get() is not None)  # None: stop the handler here
+        if how is None:
+            raise _Interrupt()
+        if "entry" in how:
+            return ex.entry_value(sid, how["entry"])
+        body, args = inline
+        return ex.call_body_sync(sid, body, args, encoder)
 
     def run(
         self,
@@ -406,6 +414,7 @@ class GroupSync:
         race = parallel_mode is ParallelMode.RACE
         token = _RACE.set(f"race-{ex.counters_total()}") if race else None
         results: list[tuple[bool, Any]] = []
+        ex.grouping += 1  # every branch must plan its step: no handler suspends in here
         try:
             for call in callables:
                 try:
@@ -415,6 +424,7 @@ class GroupSync:
                         raise
                     results.append((False, None))
         finally:
+            ex.grouping -= 1
             if token is not None:
                 _RACE.reset(token)
         if race:
