@@ -143,7 +143,7 @@ async def test_output_type_through_temporal_survives_replay_in_later_activities(
         await ctx.step.run("send", lambda: None)
         return {"name": user.name, "invoice": invoice.number}
 
-    async with running(client, app):
+    async with running(client, app, force_replay=True):  # no suspended handlers: replay
         [event_id] = await app.send({"name": "test/typed"})
         handle = client.get_workflow_handle(f"{app.app_id}:typed:{event_id}")
         assert await handle.result() == {"name": "Eve", "invoice": "INV-5"}
