@@ -28,6 +28,7 @@ from adapter._console.auth import (
     check_token,
     cookie_value,
     login_target,
+    require_token,
     safe_next,
 )
 from adapter._console.context import STATIC_DIR, Console
@@ -87,7 +88,11 @@ def console_routes(console: Console) -> list[BaseRoute]:
 
 
 def create_console_app(console: Console, *, fallback: Fallback | None = None) -> Starlette:
-    """The console alone; ``fallback`` answers unknown Event API paths when mounted beside it."""
+    """The console alone; ``fallback`` answers unknown Event API paths when mounted beside it.
+
+    Outside dev a console without a token is refused here (ConfigError), never served open.
+    """
+    require_token(console.dev, console.tokens)
 
     async def refused(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)

@@ -25,6 +25,7 @@ __all__ = [
     "PASS_THROUGH",
     "OPEN_PATHS",
     "ConsoleAuth",
+    "require_token",
     "cookie_value",
     "configured_tokens",
 ]
@@ -83,16 +84,21 @@ def safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
+def require_token(dev: bool, tokens: Sequence[str]) -> None:
+    """ConfigError when a console outside dev has no token (it is never served open)."""
+    if not dev and not tokens:
+        raise ConfigError(
+            "the console needs a token outside dev: pass --console-token TOKEN, set "
+            f"{TOKEN_ENV}, or give an event key (--event-key / INNGEST_EVENT_KEY)"
+        )
+
+
 class ConsoleAuth:
     """ASGI middleware: pass the request on when dev or authorized, else ``on_refused``."""
 
     def __init__(self, app: ASGIApp, *, dev: bool, tokens: Sequence[str], refused: ASGIApp) -> None:
         """Guard ``app``; ``refused`` answers an unauthenticated request (the 401 login page)."""
-        if not dev and not tokens:
-            raise ConfigError(
-                "the console needs a token outside dev: pass --console-token TOKEN, set "
-                f"{TOKEN_ENV}, or give an event key (--event-key / INNGEST_EVENT_KEY)"
-            )
+        require_token(dev, tokens)
         self.app = app
         self.dev = dev
         self.tokens = list(tokens)
