@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import textwrap
+import uuid
 from pathlib import Path
 
 from temporalio.client import Client
@@ -14,7 +15,7 @@ from temporalio.client import Client
 from tests.helpers import run_adapter, spawn_adapter, wait_registered
 
 
-def _functions_dir(tmp_path: Path, app_id: str) -> Path:
+def _functions_dir(tmp_path: Path, app_id: str, event: str = "user/created") -> Path:
     pkg = tmp_path / "functions"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
@@ -26,7 +27,7 @@ def _functions_dir(tmp_path: Path, app_id: str) -> Path:
             """
             from functions.client import inngest
 
-            @inngest.create_function(id="greet", event="user/created")
+            @inngest.create_function(id="greet", event=EVENT)
             async def greet(ctx):
                 return await ctx.step.run("hello", lambda: "hi " + ctx.event.data["name"])
 
@@ -34,7 +35,7 @@ def _functions_dir(tmp_path: Path, app_id: str) -> Path:
             async def weekday(ctx):
                 return None
             """
-        )
+        ).replace("EVENT", repr(event))
     )
     return pkg
 
@@ -56,20 +57,15 @@ def test_functions_lists_triggers_and_next_cron_runs(tmp_path: Path) -> None:
 
 
 def test_send_starts_a_run_and_bad_data_is_a_clear_error(tmp_path: Path, client: Client) -> None:
-    _functions_dir(tmp_path, "cli-send")
+    # Routing and event ids are namespace-wide: a name and an id no other test uses.
+    name, event_id = f"cli-send/{uuid.uuid4().hex[:8]}", f"e-{uuid.uuid4().hex[:8]}"
+    _functions_dir(tmp_path, "cli-send", event=name)
     out = run_adapter(
-        "send",
-        "user/created",
-        "--data",
-        '{"name": "Jane"}',
-        "--id",
-        "e-1",
-        cwd=tmp_path,
-        client=client,
+        "send", name, "--data", '{"name": "Jane"}', "--id", event_id, cwd=tmp_path, client=client
     )
     assert out.returncode == 0, out.stderr
     # No worker of cli-send has registered: the event is accepted, and routed to nothing.
-    assert json.loads(out.stdout) == {"ids": ["e-1"], "functions": []}
+    assert json.loads(out.stdout) == {"ids": [event_id], "functions": []}
     bad = run_adapter("send", "user/created", "--data", "{name: Jane}", cwd=tmp_path, client=client)
     assert bad.returncode == 1
     assert "--data is not valid JSON" in bad.stderr
@@ -82,6 +78,7 @@ async def test_worker_command_runs_sent_events_and_stops_on_sigterm(
     client: Client, tmp_path: Path
 ) -> None:
     _functions_dir(tmp_path, "cli-run")
+    event_id = f"e-{uuid.uuid4().hex[:8]}"
     worker = spawn_adapter(
         "worker",
         cwd=tmp_path,
@@ -99,12 +96,12 @@ async def test_worker_command_runs_sent_events_and_stops_on_sigterm(
             "--data",
             '{"name": "Ann"}',
             "--id",
-            "e-2",
+            event_id,
             cwd=tmp_path,
             client=client,
         )
         assert out.returncode == 0, out.stderr
-        handle = client.get_workflow_handle("cli-run:greet:e-2")
+        handle = client.get_workflow_handle(f"cli-run:greet:{event_id}")
         assert await asyncio.wait_for(handle.result(), 60) == "hi Ann"
         schedule = await client.get_schedule_handle("cli-run:weekday").describe()
         assert schedule.schedule.spec.time_zone_name == "Europe/Berlin"
