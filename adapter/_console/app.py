@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from adapter._console import code, events, functions, runs
+from adapter._console import chat, code, events, functions, runs, sandbox
 from adapter._console.auth import (
     COOKIE,
     ConsoleAuth,
@@ -36,7 +36,7 @@ from adapter._console.forms import form_fields
 
 __all__ = ["PAGES", "console_routes", "create_console_app", "mount_console"]
 
-PAGES: tuple[ModuleType, ...] = (functions, code, runs, events)
+PAGES: tuple[ModuleType, ...] = (functions, chat, code, sandbox, runs, events)
 """The page modules, in nav order; each has ``NAV`` and ``routes(console)``."""
 
 Fallback = Callable[[Request, Exception], Awaitable[Response]]

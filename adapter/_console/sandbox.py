@@ -239,7 +239,9 @@ def routes(console: Console) -> list[BaseRoute]:
             result=result,
             steps=timeline(result),
             output=json.dumps(result.output, indent=2, default=str),
-            failure=None if result.error is None else f"{type(result.error).__name__}: {result.error}",
+            failure=None
+            if result.error is None
+            else f"{type(result.error).__name__}: {result.error}",
             sent=[json.dumps(e, default=str) for e in result.sent],
         )
         return console.page(request, "sandbox_result.html", context)

@@ -33,6 +33,7 @@ __all__ = [
     "folder_load",
     "load_folder",
     "publish",
+    "served",
     "snapshot",
 ]
 
@@ -62,6 +63,17 @@ class FolderLoad:
     problems: tuple[ModuleProblem, ...] = ()
     owners: Mapping[str, tuple[Function, ...]] = field(default_factory=dict)
     carried: tuple[Function, ...] = ()
+    files: Snapshot = field(default_factory=dict)
+    """The files as this load read them (taken before the imports)."""
+
+    def read(self, path: str | Path) -> bool:
+        """Whether this load read the file at ``path`` as it is now (same mtime and size)."""
+        key = Path(path).resolve()
+        try:
+            stat = key.stat()
+        except OSError:
+            return False
+        return self.files.get(str(key)) == (stat.st_mtime_ns, stat.st_size)
 
     @property
     def apps(self) -> list[Inngest]:
@@ -75,7 +87,8 @@ class FolderLoad:
         owners: dict[str, list[Function]] = {}
         for fn in functions:
             owners.setdefault(_owner(fn, path.name, path.name), []).append(fn)
-        return cls(path, tuple(functions), (), {k: tuple(v) for k, v in owners.items()})
+        owned = {k: tuple(v) for k, v in owners.items()}
+        return cls(path, tuple(functions), (), owned, files=snapshot(path))
 
 
 def snapshot(folder: str | Path) -> Snapshot:
@@ -108,14 +121,15 @@ def load_folder(path: str | Path, previous: FolderLoad | None = None) -> FolderL
         message = f"functions folder {shown(str(folder))!r} not found; create it with a client.py"
         return _keep(previous, folder, [ModuleProblem(shown(str(folder)), message)])
     package = folder.name
+    files = snapshot(folder)
     _forget(package, folder)
     if str(folder.parent) not in sys.path:
         sys.path.insert(0, str(folder.parent))
     try:
         importlib.import_module(package)
     except Exception as exc:
-        return _keep(previous, folder, [_problem(exc, folder, package)])
-    loader = _Loader(folder)
+        return _keep(previous, folder, [_problem(exc, folder, package)], files)
+    loader = _Loader(folder, files)
     for info in sorted(pkgutil.iter_modules([str(folder)]), key=lambda m: m.name):
         loader.load(f"{package}.{info.name}")
     return loader.result(previous)
@@ -124,8 +138,9 @@ def load_folder(path: str | Path, previous: FolderLoad | None = None) -> FolderL
 class _Loader:
     """One fresh import of a folder's modules, keeping track of who defined what."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, files: Snapshot) -> None:
         self.folder = folder
+        self.files = files
         self.package = folder.name
         self.owners: dict[str, list[Function]] = {}
         self.failed: list[str] = []
@@ -189,13 +204,15 @@ class _Loader:
         try:
             _check_unique(ordered)
         except LoadError as exc:
-            return _keep(previous, self.folder, [ModuleProblem(shown(str(self.folder)), str(exc))])
+            problem = ModuleProblem(shown(str(self.folder)), str(exc), exc.details)
+            return _keep(previous, self.folder, [problem], self.files)
         return FolderLoad(
             self.folder,
             tuple(ordered),
             tuple(self.problems),
             {k: tuple(v) for k, v in self.owners.items() if v or k in self.failed},
             tuple(carried),
+            self.files,
         )
 
 
@@ -225,12 +242,18 @@ def _adopt(fn: Function, clients: Iterable[Inngest]) -> None:
             return
 
 
-def _keep(previous: FolderLoad | None, folder: Path, problems: list[ModuleProblem]) -> FolderLoad:
-    """The previous load with these problems (an empty load without one)."""
+def _keep(
+    previous: FolderLoad | None,
+    folder: Path,
+    problems: list[ModuleProblem],
+    files: Snapshot | None = None,
+) -> FolderLoad:
+    """The previous load's functions with these problems, found in ``files``."""
+    seen = files if files is not None else snapshot(folder)
     if previous is None:
-        return FolderLoad(folder, problems=tuple(problems))
+        return FolderLoad(folder, problems=tuple(problems), files=seen)
     return FolderLoad(
-        folder, previous.functions, tuple(problems), previous.owners, previous.functions
+        folder, previous.functions, tuple(problems), previous.owners, previous.functions, seen
     )
 
 
@@ -280,6 +303,12 @@ def publish(folder: str | Path, current: Callable[[], FolderLoad]) -> Callable[[
             del _LIVE[key]
 
     return unpublish
+
+
+def served(folder: str | Path) -> FolderLoad | None:
+    """The load the dev worker of this process serves for the folder; None without one."""
+    live = _LIVE.get(Path(folder).resolve())
+    return live() if live is not None else None
 
 
 def folder_load(folder: str | Path) -> FolderLoad:
