@@ -64,6 +64,16 @@ MODULES = {
 
             return await ctx.step.run("charge-card", charge)
         """,
+    "napper.py": """
+        from adapter import TriggerEvent
+        from {package}.client import inngest_client
+
+        @inngest_client.create_function(fn_id="napper", trigger=TriggerEvent(event="console/nap-{app_id}"))
+        async def napper(ctx):
+            await ctx.step.run("before", lambda: 1)
+            await ctx.step.sleep("nap", "1h")
+            return "rested"
+        """,
     "nightly.py": """
         from adapter import TriggerCron
         from {package}.client import inngest_client
@@ -223,6 +233,62 @@ async def test_bad_input_is_an_inline_error_or_a_404_page_never_a_traceback(site
         assert response.status_code == 404, path
         assert "<h1>" in response.text, path
         assert "Traceback" not in response.text, path
+
+
+async def test_a_running_run_is_live_until_cancelled_and_invoke_now_starts_runs(
+    site: Site,
+) -> None:
+    invoked = await site.http.post(
+        "/functions/invoke", data={"app": site.app_id, "function": "napper", "data": "{}"}
+    )
+    assert "Run:" in invoked.text
+    workflow_id = invoked.text.split('href="/runs/')[1].split('"')[0]
+    assert workflow_id.startswith(f"{site.app_id}:napper:")
+
+    async def sleeping() -> str | None:
+        page = (await site.http.get(f"/runs/{workflow_id}")).text
+        return page if 'data-step="nap"' in page and "sleeping" in page else None
+
+    page = await eventually(sleeping, timeout=30)
+    assert "until 20" in page  # what it waits on now: the timer's end
+    live = (await site.http.get(f"/runs/{workflow_id}", params={"part": "live"})).text
+    assert 'hx-trigger="every 2s"' in live
+    assert "<html" not in live  # a partial
+    answer = await site.http.post(f"/runs/{workflow_id}", data={"action": "cancel"})
+    assert "Cancellation requested" in answer.text
+    handle = site.client.get_workflow_handle(workflow_id)
+
+    async def cancelled() -> bool:
+        desc = await handle.describe()
+        return desc.status is not None and desc.status.name == "CANCELED"
+
+    await eventually(cancelled, timeout=30)
+    unknown = await site.http.post(f"/runs/{workflow_id}", data={"action": "explode"})
+    assert "unknown action" in unknown.text
+    # A cron function's "invoke now" triggers its schedule.
+    cron = await site.http.post(
+        "/functions/invoke", data={"app": site.app_id, "function": "nightly"}
+    )
+    assert f"Triggered {site.app_id}:nightly" in cron.text
+
+    async def cron_ran() -> bool:
+        info = await site.client.get_schedule_handle(f"{site.app_id}:nightly").describe()
+        return info.info.num_actions >= 1
+
+    await eventually(cron_ran, timeout=30)
+
+
+async def test_an_event_no_function_takes_says_why(site: Site) -> None:
+    name = f"console/nobody-{uuid.uuid4().hex[:8]}"
+    event_id = await _send(site, name, {"x": 1})
+
+    async def why() -> str | None:
+        text = (await site.http.get(f"/events/{event_id}", params={"part": "why"})).text
+        return text if "No function matched" in text else None
+
+    await eventually(why, timeout=30)
+    page = (await site.http.get(f"/events/{event_id}")).text
+    assert "&#34;x&#34;: 1" in page
 
 
 async def test_code_tab_shows_the_module_highlighted_read_only_with_its_path(site: Site) -> None:

@@ -150,7 +150,7 @@ def routes(console: Console) -> list[BaseRoute]:
             "path": str(path),
             "code": highlighted(text),
             "functions": functions,
-            "lines": text.count("\n") + 1,
+            "lines": len(text.splitlines()),
         }
         return console.page(request, "code.html", context)
 

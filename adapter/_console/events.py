@@ -110,7 +110,9 @@ def routes(console: Console) -> list[BaseRoute]:
             context["error"] = str(exc)
         except SendError as exc:
             context["error"] = f"the event was not sent: {problem_text(exc)}"
-        return console.page(request, "event_sent.html", context)
+        # The log below refreshes (once visibility has the event) after a send.
+        headers = {"HX-Trigger": "event-sent"} if "sent" in context else None
+        return console.page(request, "event_sent.html", context, headers=headers)
 
     @guard
     async def event_page(request: Request) -> Response:
