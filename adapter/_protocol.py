@@ -82,6 +82,7 @@ class ActivityName(StrEnum):
     SEND = "adapter.send"
     ROUTE_EVENT = "adapter.route_event"
     CHECK_HOLDERS = "adapter.check_holders"
+    SCAN_LOG = "adapter.scan_event_log"  # a hub matches what its buffer missed (hub_log.py)
 
 
 class Signal(StrEnum):
@@ -310,6 +311,20 @@ class SignalWithStart(TypedDict):
     ids: NotRequired[list[str]]
     unless: NotRequired[HeldProbe]
     only_running: NotRequired[bool]
+
+
+class LogScan(TypedDict):
+    """A hub shard's request to match subscriptions' gaps against the event log.
+
+    ``subs``: ``{"key", "kind", "if", "window_ms", "expires_ms", "from_ms", "to_ms"}``
+    each; the answer maps each key to its earliest match (``{"event", "sent_ms",
+    "partial"?}``, as the hub buffers it) or None.
+    """
+
+    name: str
+    shard: int
+    shards: int
+    subs: list[dict[str, Any]]
 
 
 class SendRequest(TypedDict):

@@ -37,6 +37,7 @@ from adapter._execution.activities import FunctionActivities
 from adapter._execution.suspended import SuspendedHandlers
 from adapter._protocol import SHARED_TASK_QUEUE
 from adapter._temporal.holders import check_holders
+from adapter._temporal.hub_log import scan_event_log
 from adapter._temporal.options import TemporalOptions, with_options, worker_plugins
 from adapter._temporal.registry import register
 from adapter._temporal.router import route_event
@@ -140,7 +141,12 @@ class Worker:
             check_holders,
         ]
         self._settings = settings
-        self._shared_activities = [route_event, activities.signal_with_start, check_holders]
+        self._shared_activities = [
+            route_event,
+            activities.signal_with_start,
+            check_holders,
+            scan_event_log,
+        ]
         self.temporal = TemporalWorker(
             client,
             task_queue=app.task_queue,

@@ -85,6 +85,7 @@ EXPECTED_CASES = (
     "hub_continue_as_new",
     "hub_continued",
     "hub_relay",
+    "hub_log_catchup",
     # registry, event record
     "registry_retracted",
     "event_record_routed",

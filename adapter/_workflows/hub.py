@@ -41,14 +41,17 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from adapter._protocol import (
     HUB_PREFIX,
     HUB_SHARDS,
     SHARED_TASK_QUEUE,
+    ActivityName,
     CancelledPayload,
     HubEvent,
+    LogScan,
     Query,
     Signal,
     Subscription,
@@ -69,6 +72,12 @@ CANCELS_KEPT = 1024  # runs whose cancel matched lately, for the HUB_CANCELLED q
 CONTINUE_AT_EVENTS = 10_000
 CONTINUE_AT_BYTES = 4 * 1024 * 1024
 UNSUBSCRIBE_KEYS = 256  # keys one unsubscribe signal may drop
+CATCHUP_PATCH = "hub-log-catchup"  # histories before it never scan the log
+SCANS_IN_FLIGHT = 2
+SCAN_SUBS = 8  # subscriptions per log scan (each answer holds at most one event)
+SCAN_TIMEOUT = timedelta(minutes=5)
+SCAN_HEARTBEAT = timedelta(seconds=60)
+SCAN_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 
 
 @workflow.defn(name=WorkflowName.HUB, sandboxed=False)
@@ -87,6 +96,8 @@ class EventHub:
         # Runs whose cancel matched in this workflow run (not carried across
         # continue-as-new): what a step's activity asks at the step's end.
         self._cancels: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._scans: set[asyncio.Future[None]] = set()  # log scans in flight
+        self._scanned: list[tuple[str, dict[str, Any] | None]] = []  # their answers, by key
 
     @workflow.signal(name=Signal.EVENT)
     def event(self, item: HubEvent) -> None:
@@ -154,10 +165,17 @@ class EventHub:
         if self._relay:
             await self._forward()
             return
+        self._state.catchup.enabled = workflow.patched(CATCHUP_PATCH)
         while True:
             self._state.prune(now_ms())
+            scanned, self._scanned = self._scanned, []
+            for key, found in scanned:
+                for match in self._state.scanned(key, found):
+                    self._deliver(match)
             for match in self._state.work(MATCH_BUDGET):
                 self._deliver(match)
+            if self._state.catchup.enabled:
+                self._start_scans()
             self._report()
             if self._should_continue():
                 await workflow.wait_condition(lambda: not self._sending)
@@ -206,6 +224,42 @@ class EventHub:
             Signal.EVENT,
             hub_event(event, item["sent_ms"]),
         )
+
+    def _start_scans(self) -> None:
+        """Match the gaps the buffer could not cover against the event log (hub_catchup.py)."""
+        while len(self._scans) < SCANS_IN_FLIGHT:
+            subs = self._state.due_scans(SCAN_SUBS)
+            if not subs:
+                return
+            task = asyncio.ensure_future(self._scan(subs))
+            self._scans.add(task)
+            task.add_done_callback(self._scans.discard)
+
+    async def _scan(self, subs: list[dict[str, Any]]) -> None:
+        rest = workflow.info().workflow_id[len(HUB_PREFIX) :]
+        name, _, shard = rest.rpartition(":")
+        named = [e["event"].get("name") for e in self._state.buffer]  # a long name is cut in ids
+        request: LogScan = {
+            "name": str(named[-1]) if named and named[-1] else name,
+            "shard": int(shard),
+            "shards": HUB_SHARDS,
+            "subs": subs,
+        }
+        found: dict[str, Any] = {}
+        try:
+            found = await workflow.execute_activity(
+                ActivityName.SCAN_LOG,
+                request,
+                result_type=dict,
+                start_to_close_timeout=SCAN_TIMEOUT,
+                heartbeat_timeout=SCAN_HEARTBEAT,
+                retry_policy=SCAN_RETRY,
+                summary=f"match {len(subs)} subscriptions against the event log",
+            )
+        except ActivityError as exc:  # not retryable: go on from the buffer alone
+            workflow.logger.warning("hub log scan failed: %s", exc)
+        self._scanned += [(sub["key"], found.get(sub["key"])) for sub in subs]
+        self._signals += 1  # wake the loop
 
     async def _yield(self) -> None:
         """End this workflow task and get the next at once: a signal the server refuses."""

@@ -33,6 +33,9 @@ from typing import Any, cast
 
 from adapter._define.expressions import interpolate_event
 from adapter._protocol import HubEvent, Subscription, subscription_key
+from adapter._workflows import hub_carry
+from adapter._workflows.hub_carry import SUB_OVERHEAD as SUB_OVERHEAD
+from adapter._workflows.hub_catchup import CatchUp, catching_up, widen
 from adapter._workflows.hub_events import (
     ABSENT,
     EVENT_BYTES,
@@ -55,7 +58,6 @@ LOOKBACK_MS = 10 * 60_000
 BUFFER_BYTES = 256 * 1024
 SUB_BYTES = 6 * 1024  # a condition of ~4.5 KiB compiles and runs in ~0.25 s
 SUBS_BYTES = 512 * 1024
-SUB_OVERHEAD = 64  # the bookkeeping a stored subscription adds (ord, seq, scan)
 SEEN_IDS = 4096
 EXPIRY_GRACE_MS = 60_000
 PRUNE_EVERY_MS = 10_000
@@ -90,6 +92,7 @@ class HubState:
         self._eq: dict[tuple[str, ...], dict[Hashable, set[int]]] = {}
         self._eq_of: dict[int, Index] = {}
         self._conditions = Conditions()
+        self.catchup = CatchUp()  # what the buffer missed, matched against the event log
 
     # --- signals in --------------------------------------------------------------------
 
@@ -140,6 +143,7 @@ class HubState:
         if self.first_seq < self.next_seq:
             record["scan"] = self.first_seq
             self.pending.append(ord_)
+        self.catchup.arrived(record)
         self._hold(record, size)
         return True
 
@@ -209,6 +213,8 @@ class HubState:
     def _scan(self, record: dict[str, Any], allowance: int, out: list[Match]) -> int:
         """A new subscription's look-back: the events buffered before it, oldest first."""
         spent = COST_CHECK
+        if int(record.get("scan", 0)) < self.first_seq:  # evicted before the scan got there
+            widen(record, int(record["window_ms"]), self.catchup.horizon_ms)
         cursor = max(int(record.get("scan", 0)), self.first_seq)
         while cursor < record["seq"] and spent < allowance:
             entry = self.buffer[cursor - self.first_seq]
@@ -234,7 +240,8 @@ class HubState:
         if self.match_seq < self.first_seq:  # evicted before it was matched
             self.missed += self.first_seq - self.match_seq
             self.match_seq, self.match_ord = self.first_seq, -1
-            return COST_CHECK
+            self.catchup.give_lost(r for r in self.subs.values() if r["seq"] < self.first_seq)
+            return COST_CHECK * (1 + len(self.subs))
         seq = self.match_seq
         entry = self.buffer[seq - self.first_seq]
         candidates = self._candidates(entry["event"], seq)
@@ -266,7 +273,7 @@ class HubState:
 
     def _eligible(self, record: Mapping[str, Any], entry: Mapping[str, Any], indexed: bool) -> bool:
         sent = entry["sent_ms"]
-        if sent < record["window_ms"]:
+        if sent < record["window_ms"] or "parked" in record:
             return False
         expires = record.get("expires_ms")
         if expires is not None and sent > expires:
@@ -296,9 +303,9 @@ class HubState:
         spent += self._conditions.cost(condition, seq, entry["event"])
         return spent, self._conditions.true(condition, seq, entry["event"])
 
-    def _deliver(
-        self, record: Mapping[str, Any], entry: Mapping[str, Any], out: list[Match]
-    ) -> None:
+    def _deliver(self, record: dict[str, Any], entry: Mapping[str, Any], out: list[Match]) -> None:
+        if self.catchup.park(record, entry):
+            return  # the log may hold an earlier match (hub_catchup.py)
         out.append(
             Match(
                 kind=record["kind"],
@@ -336,6 +343,7 @@ class HubState:
         record = self.subs.pop(ord_, None)
         if record is None:
             return
+        self.catchup.unpark(record)
         self._keys.pop(subscription_key(cast(Subscription, record)), None)
         runs = self._runs.get(record["run"])
         if runs is not None:
@@ -355,10 +363,43 @@ class HubState:
                 del self._eq[eq[0]]
 
     def _evict(self) -> None:
+        self._note_evicted()
         self.buffer.popleft()
         self.buffer_bytes -= self._sizes.popleft()
         self._conditions.forget(self.first_seq)
         self.first_seq += 1
+
+    def _note_evicted(self) -> None:
+        """The oldest event leaves (O(1): the gaps it makes are given out lazily)."""
+        self.catchup.evicted_entry(self.buffer[0], lost=self.first_seq >= self.match_seq)
+
+    # --- catching up from the event log (hub_catchup.py) -------------------------------
+
+    def due_scans(self, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` log scans to start: each subscription's condition and gap."""
+        return [
+            {
+                "key": subscription_key(cast(Subscription, record)),
+                "kind": record["kind"],
+                "if": record.get("if"),
+                "window_ms": record["window_ms"],
+                "expires_ms": record.get("expires_ms"),
+                "from_ms": record["scanning"][0],
+                "to_ms": record["scanning"][1],
+            }
+            for record in self.catchup.due(self.subs.values(), limit)
+        ]
+
+    def scanned(self, key: str, found: Mapping[str, Any] | None) -> list[Match]:
+        """A log scan of subscription ``key`` ended with its earliest match (or None)."""
+        ord_ = self._keys.get(key)
+        if ord_ is None:
+            return []  # dropped meanwhile
+        entry = self.catchup.settle(self.subs[ord_], found)
+        out: list[Match] = []
+        if entry is not None:
+            self._deliver(self.subs[ord_], entry, out)
+        return out
 
     # --- continue-as-new -----------------------------------------------------------------
 
@@ -374,71 +415,26 @@ class HubState:
             "seen": len(self.seen),
             "missed": self.missed,
             "refused": self.refused,
+            "evicted": self.catchup.evicted,
+            "catching_up": sum(catching_up(r) for r in self.subs.values()),
+            "log_scans": self.catchup.scans,
         }
 
     def to_state(self) -> dict[str, Any]:
         """JSON for continue-as-new, under ``STATE_BYTES``; numbers renumbered from 0."""
-        base = self.first_seq
-        missed = self.missed + max(base - self.match_seq, 0)
-        ords = {old: new for new, old in enumerate(sorted(self.subs))}
-        match_ord = max((new for old, new in ords.items() if old <= self.match_ord), default=-1)
-        subs = []
-        for old in sorted(self.subs):
-            record = dict(self.subs[old])
-            record["ord"] = ords[old]
-            record["seq"] = max(record["seq"] - base, 0)
-            if "scan" in record:
-                record["scan"] = max(record["scan"] - base, 0)
-            subs.append(record)
-        return {
-            "v": 2,
-            "buffer": list(self.buffer),
-            "next_seq": self.next_seq - base,
-            "match_seq": max(self.match_seq - base, 0),
-            "match_ord": match_ord,
-            "subs": subs,
-            "pending": [ords[o] for o in self.pending if o in ords],
-            "seen": list(self.seen),
-            "missed": missed,
-            "refused": self.refused,
-            "last_prune_ms": self.last_prune_ms,
-        }
+        return hub_carry.dump(self)
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any] | None, now_ms: int = 0) -> HubState:
         """The state :meth:`to_state` wrote (or an older hub's ``{"buffer", "subs"}``)."""
         hub = cls()
-        if not state:
-            return hub
-        if state.get("v") != 2:
-            return cls._from_legacy(state, now_ms)
-        for entry in state.get("buffer", []):
-            size = json_size(entry) + 1
-            hub.buffer.append(entry)
-            hub._sizes.append(size)
-            hub.buffer_bytes += size
-        hub.next_seq = int(state.get("next_seq", len(hub.buffer)))
-        hub.first_seq = hub.next_seq - len(hub.buffer)
-        hub.match_seq = int(state.get("match_seq", hub.next_seq))
-        hub.match_ord = int(state.get("match_ord", -1))
-        for record in state.get("subs", []):
-            plain = {k: v for k, v in record.items() if k not in ("ord", "seq", "scan")}
-            hub._hold(dict(record), json_size(plain) + SUB_OVERHEAD)
-            hub.next_ord = max(hub.next_ord, int(record["ord"]) + 1)
-        hub.pending = deque(o for o in state.get("pending", []) if o in hub.subs)
-        hub.seen = OrderedDict((d, None) for d in state.get("seen", []))
-        hub.missed = int(state.get("missed", 0))
-        hub.refused = int(state.get("refused", 0))
-        hub.last_prune_ms = int(state.get("last_prune_ms", 0))
-        return hub
-
-    @classmethod
-    def _from_legacy(cls, state: Mapping[str, Any], now_ms: int) -> HubState:
-        hub = cls()
-        items = [cast(HubEvent, i) for i in state.get("buffer", [])]
-        for item in sorted(items, key=lambda i: i["sent_ms"]):
-            hub.add_event(item, now_ms)
-        hub.match_seq = hub.next_seq  # the old hub matched these already
-        for sub in (state.get("subs") or {}).values():
-            hub.add_subscription(sub, now_ms)
+        if state and state.get("v") != 2:
+            items = [cast(HubEvent, i) for i in state.get("buffer", [])]
+            for item in sorted(items, key=lambda i: i["sent_ms"]):
+                hub.add_event(item, now_ms)
+            hub.match_seq = hub.next_seq  # the old hub matched these already
+            for sub in (state.get("subs") or {}).values():
+                hub.add_subscription(sub, now_ms)
+        elif state:
+            hub_carry.load(hub, state)
         return hub

@@ -49,6 +49,7 @@ from adapter._operate.pause import pause, resume
 from adapter._operate.wake import wake
 from adapter._protocol import (
     SHARED_TASK_QUEUE,
+    Query,
     Signal,
     WorkflowName,
     batch_run_id,
@@ -143,6 +144,10 @@ CASES: dict[str, tuple[str, str]] = {
     "hub_continue_as_new": ("EventHub", "a shard's run that continued as new (suggested)"),
     "hub_continued": ("EventHub", "the shard's run after continue-as-new, matching the wait"),
     "hub_relay": ("EventHub", "a hub under an old per-app id relaying to its shard"),
+    "hub_log_catchup": (
+        "EventHub",
+        "a shard that evicted an event, then matched a late subscription from the event log",
+    ),
     # registry, event record
     "registry_retracted": ("Registration", "an app's registration, retracted"),
     "event_record_routed": ("EventRecord", "an event sent before any app registered, routed"),
@@ -863,6 +868,41 @@ async def hub_relay(c: Corpus) -> None:
     await c.save("hub_relay", relay)
 
 
+async def hub_catchup(c: Corpus) -> None:
+    """A run's window opens, its event is sent and evicted, then the run subscribes."""
+    name = "replay/late"
+    late = Inngest(app_id="replay-late", temporal_client=c.client)
+
+    @late.create_function(id="latecomer", event="replay/late-start")
+    async def latecomer(ctx: Any) -> Any:
+        got = await ctx.step.wait_for_event(
+            "late", event="replay/late", timeout="60s", if_exp="async.data.k == 'hit'"
+        )
+        return None if got is None else got.data
+
+    await register(c.client, late)  # routable; its runs wait for this app's worker
+    await late.send({"name": "replay/late-start", "id": "late-1", "data": {}})
+    shard = c.handle(hub_shard_for_event(name, "late-hit"))
+    await late.send({"name": name, "id": "late-hit", "data": {"k": "hit"}})
+    fillers = ids_on_shard(name, shard.id, "late-fill", 5)
+    pad = "x" * 60_000
+    await late.send([{"name": name, "id": i, "data": {"k": "no", "pad": pad}} for i in fillers])
+
+    async def evicted() -> bool:
+        stats = await shard.query(Query.HUB_STATS)
+        return bool(stats["seen"] == 6 and stats["buffered"] < 6)
+
+    await eventually(evicted, message="the shard evicted the matching event")
+    async with Worker(c.client, late):
+        run = c.handle(run_id(late.app_id, "latecomer", "late-1"))
+        require(await ended(run) == {"k": "hit"}, "the late subscription missed its event")
+    await eventually(lambda: quiet(shard), message="the hub settled")
+    events = await c.save("hub_log_catchup", shard)
+    scheduled = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    require(count(events, scheduled) >= 1, "the hub did not scan the event log")
+    await unregister(c.client, late.app_id)
+
+
 async def registry(c: Corpus) -> None:
     retired = Inngest(app_id="replay-retired", temporal_client=c.client)
 
@@ -909,6 +949,7 @@ DRIVERS: list[Callable[[Corpus], Awaitable[None]]] = [
     hub_yield,
     hub_continue,
     hub_relay,
+    hub_catchup,
     registry,
 ]
 
