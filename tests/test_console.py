@@ -201,6 +201,17 @@ async def test_a_failed_run_shows_the_step_its_error_attempts_and_rerun_makes_a_
     assert "Started a new run of the same event" in answer.text
     new_id = answer.text.split('href="/runs/')[1].split('"')[0]
     assert new_id.startswith(workflow_id + ":replay-")
+    # Rerun from a step: Temporal's reset, a new execution of the same workflow id.
+    old_run = (await site.client.get_workflow_handle(workflow_id).describe()).run_id
+    reset = await site.http.post(
+        f"/runs/{workflow_id}", data={"action": "rerun-from", "step": "charge-card"}
+    )
+    assert "Rerunning" in reset.text
+    assert (await site.client.get_workflow_handle(workflow_id).describe()).run_id != old_run
+    missing = await site.http.post(
+        f"/runs/{workflow_id}", data={"action": "rerun-from", "step": "no-such-step"}
+    )
+    assert "has no step &#39;no-such-step&#39; to rerun from" in missing.text
     rerun = (await site.http.get(f"/runs/{new_id}")).text
     assert event_id in rerun
     assert "rerun of" in rerun

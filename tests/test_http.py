@@ -534,6 +534,12 @@ async def test_dev_command_serves_the_event_api_beside_the_worker(tmp_path: Path
         dev_client = await Client.connect(f"127.0.0.1:{grpc}")
         handle = dev_client.get_workflow_handle(run_workflow_id("http-dev", "greet", event_id))
         assert await asyncio.wait_for(handle.result(), 60) == "hi Bo"
+        # The dev console on the same port, open in dev (tests/test_console.py has the pages).
+        assert f"Dev console: http://127.0.0.1:{events}/" in "".join(seen)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{events}") as web:
+            page = await web.get("/functions")
+            assert page.status_code == 200
+            assert "<code>greet</code>" in page.text
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = await asyncio.wait_for(proc.communicate(), 60)
