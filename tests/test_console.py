@@ -164,6 +164,9 @@ async def test_send_test_event_starts_a_run_that_the_runs_page_lists(site: Site)
         return page if workflow_id in page else None
 
     page = await eventually(listed, timeout=30)
+    table = await site.http.get("/runs", params={"function": "greet", "part": "table"})
+    assert "<html" not in table.text
+    assert workflow_id in table.text
     assert "completed" in page
     assert f"console/greet-{site.app_id}" in page
     run = (await site.http.get(f"/runs/{workflow_id}")).text
@@ -265,6 +268,15 @@ async def test_a_running_run_is_live_until_cancelled_and_invoke_now_starts_runs(
     live = (await site.http.get(f"/runs/{workflow_id}", params={"part": "live"})).text
     assert 'hx-trigger="every 2s"' in live
     assert "<html" not in live  # a partial
+    # The runs list refreshes itself while a run is running (one part=table, however often).
+
+    async def polled() -> str | None:
+        table = await site.http.get("/runs", params={"function": "napper", "part": "table"})
+        return table.text if workflow_id in table.text else None
+
+    table = await eventually(polled, timeout=30)
+    assert 'hx-trigger="every 3s"' in table
+    assert table.count("part=table") == 1
     answer = await site.http.post(f"/runs/{workflow_id}", data={"action": "cancel"})
     assert "Cancellation requested" in answer.text
     handle = site.client.get_workflow_handle(workflow_id)

@@ -11,7 +11,7 @@ cancel``, rerun from a step is ``adapter rerun --from``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -77,7 +77,7 @@ def routes(console: Console) -> list[BaseRoute]:
             "statuses": list(STATUS_QUERY_VALUES),
             "functions": sorted({*await function_ids(client), *([function] if function else [])}),
             "any_running": any(r.status == RunStatus.RUNNING for r in runs),
-            "query": request.url.query,
+            "query": urlencode([(k, v) for k, v in params.multi_items() if k != "part"]),
             "run_path": run_path,
         }
         template = "runs_table.html" if params.get("part") == "table" else "runs.html"
