@@ -8,6 +8,7 @@ deploy. Change them only with a replay test.
 from __future__ import annotations
 
 import hashlib
+import re
 
 # --- workflow ids ---------------------------------------------------------------------
 
@@ -33,6 +34,30 @@ def batch_run_id(app_id: str, function_id: str, first_event_id: str) -> str:
 def singleton_run_id(app_id: str, function_id: str, key: str) -> str:
     """The one run a singleton key may have at a time."""
     return f"{app_id}:{function_id}:singleton:{digest(key)}"
+
+
+_SINGLETON_REF = re.compile(
+    r"^(?P<workflow>.+:singleton:(?:[0-9a-f]{16}|-))@(?P<run>[0-9a-fA-F-]{36})$"
+)
+
+
+def public_run_id(workflow_id: str, temporal_run_id: str) -> str:
+    """``ctx.run_id``: the workflow id, unique per run — but a singleton key's id is reused.
+
+    Every run of one singleton key shares its workflow id (that is how Temporal keeps it
+    to one at a time), so those runs are told apart by Temporal's run id:
+    ``<app>:<function>:singleton:<digest>@<temporal run id>``. :func:`split_run_ref`
+    reads it back (``adapter run``, ``GET /v1/runs/{id}``).
+    """
+    if _SINGLETON_REF.match(f"{workflow_id}@{'0' * 36}") and temporal_run_id:
+        return f"{workflow_id}@{temporal_run_id}"
+    return workflow_id
+
+
+def split_run_ref(ref: str) -> tuple[str, str | None]:
+    """A run id as users see it → (workflow id, Temporal run id or None for the latest)."""
+    match = _SINGLETON_REF.match(ref)
+    return (match["workflow"], match["run"]) if match else (ref, None)
 
 
 def idempotency_run_id(app_id: str, function_id: str, key: str) -> str:

@@ -11,7 +11,6 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 
 from adapter import NonRetriableError, StepError
-from adapter._execution.step import ParallelMode
 from adapter._protocol import Signal, WorkflowName
 from tests.helpers import (
     children_started,
@@ -199,7 +198,7 @@ async def test_send_event_step_sends_once_and_returns_ids(client: Client) -> Non
     assert ran["downstream"] == 1
 
 
-async def test_group_parallel_wait_and_race(client: Client) -> None:
+async def test_group_parallel_wait_and_first_to_finish(client: Client) -> None:
     app = make_app(client)
 
     async def slow(value: str, delay: float) -> str:
@@ -211,12 +210,11 @@ async def test_group_parallel_wait_and_race(client: Client) -> None:
         both = await ctx.group.parallel(
             (lambda: ctx.step.run("a", slow, "a", 0.1), lambda: ctx.step.run("b", slow, "b", 0.1))
         )
-        winner = await ctx.group.parallel(
+        winner = await ctx.group.first_to_finish(
             (
                 lambda: ctx.step.run("slow", slow, "slow", 5),
                 lambda: ctx.step.run("fast", slow, "fast", 0.1),
-            ),
-            parallel_mode=ParallelMode.RACE,
+            )
         )
         return [list(both), list(winner)]
 

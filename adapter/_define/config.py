@@ -6,7 +6,15 @@ import re
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from adapter._define.cron import CronSpec, parse_cron
 from adapter._define.durations import parse_duration
@@ -28,7 +36,9 @@ class TriggerEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
     event: str = Field(min_length=1, max_length=512)
-    expression: str | None = Field(default=None, alias="if")
+    expression: str | None = Field(
+        default=None, validation_alias=AliasChoices("if", "expression"), serialization_alias="if"
+    )
 
     @field_validator("event")
     @classmethod
@@ -123,7 +133,10 @@ class Cancel(_Options):
     """Cancel a run when ``event`` arrives (and ``if_exp`` / ``match`` holds) within ``timeout``."""
 
     event: str = Field(min_length=1)
-    if_exp: str | None = Field(default=None, alias="if")
+    # "if" (the dict spelling) or if_exp (inngest-py's keyword, and the typed one).
+    if_exp: str | None = Field(
+        default=None, validation_alias=AliasChoices("if", "if_exp"), serialization_alias="if"
+    )
     match: str | None = None
     timeout: timedelta | None = None
 
@@ -271,7 +284,10 @@ class Batch(_Options):
     max_size: int = Field(ge=1, le=1000)
     timeout: timedelta = timedelta(seconds=60)
     key: str | None = None
-    if_exp: str | None = Field(default=None, alias="if")
+    # "if" (the dict spelling) or if_exp (inngest-py's keyword, and the typed one).
+    if_exp: str | None = Field(
+        default=None, validation_alias=AliasChoices("if", "if_exp"), serialization_alias="if"
+    )
 
     @field_validator("timeout", mode="before")
     @classmethod

@@ -6,9 +6,10 @@ import inspect
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias
 
 from pydantic import ValidationError
+from typing_extensions import TypeVar
 
 from adapter._define.config import Backoff, FunctionConfig, Trigger, TriggerCron, TriggerEvent
 from adapter._define.first_step import first_step_id
@@ -72,8 +73,14 @@ class App(Protocol):
         ...
 
 
-class Function:
+TOutput = TypeVar("TOutput", default=Any)
+
+
+class Function(Generic[TOutput]):
     """A durable function: one Temporal workflow type, named by its id.
+
+    ``Function[T]`` (inngest-py's ``inngest.Function[T]``) names its output type for
+    type checkers; plain ``Function`` is ``Function[Any]``.
 
     ``output_type`` (inngest-py's ``create_function(output_type=...)``) is the type of
     the handler's result: it is recorded as JSON through the client's serializer and

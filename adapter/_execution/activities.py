@@ -37,6 +37,7 @@ from adapter._protocol import (
     StepTask,
     hub_shard_ids,
 )
+from adapter._protocol_ids import public_run_id
 
 _PROBE_TIMEOUT = timedelta(seconds=5)
 _CANCEL_CHECK_FOR = 0.5  # seconds a step's end waits for hubs still matching events
@@ -182,7 +183,7 @@ class FunctionActivities:
         events, memo = await _run_state(run, inp["memo_len"])
         info = RunInfo(
             function_id=fn.id,
-            run_id=run.workflow_id,
+            run_id=public_run_id(run.workflow_id, run.workflow_run_id),
             attempt=activity.info().attempt - 1,
             events=[Event.model_validate(e) for e in events],
             logger=fn.logger,

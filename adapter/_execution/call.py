@@ -175,6 +175,7 @@ class Execution:
         self.run_new = False
         self.wake: asyncio.Event | None = None
         self.middleware: RunMiddleware | None = None  # this call's (inngest-py's) middleware
+        self.attempt = 0  # the activity's attempt, 0-based (ctx.attempt)
         # A sync handler's thread waits here at its one new step (adapter/_execution/suspended.py).
         self.park_sync: Callable[[], dict[str, Any] | None] | None = None
         self.grouping = 0  # inside ctx.group.parallel of a sync handler
@@ -184,12 +185,17 @@ class Execution:
         """Whether code running now runs for the first time in this run (so it may log).
 
         A step's call replays what the call before it already ran, up to its target:
-        live only after its target body ran. A call without a target (finding the
+        live in its target's body and after it (and, on a retry, once the memo is
+        replayed). A call without a target (finding the
         next steps, or retrying after an error) is the first to run the code past the
         last memoized step.
         """
         if self.target is not None:
-            return self.executed is not None
+            if self.executed is not None or _IN_STEP.get() == self.target:
+                return True  # past the target, or inside its body while it runs
+            # A retry (attempt > 0) runs again what its failed attempt ran after the memo,
+            # and logs it again, as inngest-py's retried request does.
+            return self.attempt > 0 and self.memo_hits >= len(self.memo)
         return self.reached_new or self.memo_hits >= len(self.memo)
 
     def unique_id(self, step_id: str) -> str:

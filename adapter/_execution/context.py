@@ -30,10 +30,9 @@ class ReplayAwareLogger:
             return
         if self._stdlib:
             kwargs.setdefault("stacklevel", 3)
-            self._logger.log(level, msg, *args, **kwargs)
-        else:
-            method = logging.getLevelName(level).lower()
-            getattr(self._logger, method)(msg, *args, **kwargs)
+        # By the level's method (``info``...), not ``log``: a Logger subclass that
+        # overrides ``info`` sees the call, as with inngest-py's logger.
+        getattr(self._logger, logging.getLevelName(level).lower())(msg, *args, **kwargs)
 
     def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
         """Log at DEBUG when not replaying."""

@@ -123,6 +123,7 @@ async def execute(
     ex.encode_result = encode
     ex.middleware = middleware
     ex.run_new = run_new
+    ex.attempt = info.attempt
     logger = ReplayAwareLogger(info.logger, ex.is_live)
     event = info.events[0]
     if not inspect.iscoroutinefunction(handler):

@@ -4,86 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import enum
-import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from adapter._define.config import step_run_options
-from adapter._define.durations import DurationLike, parse_duration
+from adapter._define.durations import DurationLike
 from adapter._define.event import Event, prepare_events
-from adapter._define.expressions import check_expression, match_expression
 from adapter._define.serializer import UNSET, decode, encode
 from adapter._errors import StepOutputError, _Interrupt
 from adapter._execution.call import Execution, Planned
 from adapter._execution.invoke import invoke_opts, resolve_target, stubbed_invoke_opts
 from adapter._execution.middleware import send_events, send_events_sync
+from adapter._execution.step_context import bind as bind_step_context
+from adapter._execution.step_opts import (
+    ParallelMode as ParallelMode,
+)
+from adapter._execution.step_opts import (
+    event_ids,
+    raw_events,
+    sleep_opts,
+    until_time,
+    wait_opts,
+)
 
 if TYPE_CHECKING:
     from adapter._define.function import Function
 
 T = TypeVar("T")
-# Set while a RACE group creates its branches: their new steps are planned as a race.
+# Set while a first_to_finish group creates its branches: their new steps race (first wins).
 _RACE: contextvars.ContextVar[str | None] = contextvars.ContextVar("adapter_race", default=None)
-MAX_SLEEP = timedelta(days=366)
-
-
-class ParallelMode(enum.Enum):
-    """``WAIT`` for every branch, or ``RACE`` for the first to finish."""
-
-    WAIT = "wait"
-    RACE = "race"
-
-
-def _until(value: datetime | str, step_id: str) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(
-                f"step.sleep_until('{step_id}'): {value!r} is not an ISO 8601 time, "
-                'e.g. "2026-12-01T09:00:00Z"'
-            ) from None
-    # A naive datetime is local time, as inngest-py reads it (datetime.now() + ...).
-    return value if value.tzinfo else value.astimezone()
-
-
-def _sleep_opts(step_id: str, duration: DurationLike) -> dict[str, Any]:
-    delta = parse_duration(duration, field=f"step.sleep('{step_id}') duration")
-    if delta > MAX_SLEEP:
-        raise ValueError(f"step.sleep('{step_id}'): at most 366 days, got {delta}")
-    return {"seconds": delta.total_seconds()}
-
-
-def _wait_opts(
-    step_id: str, event: str, timeout: DurationLike, if_exp: str | None, match: str | None
-) -> dict[str, Any]:
-    where = f"step.wait_for_event('{step_id}')"
-    if not event:
-        raise ValueError(f"{where}: event= is required, e.g. event='app/invoice.paid'")
-    if if_exp is not None and match is not None:
-        raise ValueError(f"{where}: give if_exp or match, not both")
-    expression = match_expression(match) if match is not None else if_exp
-    if expression is not None:
-        check_expression(expression, where=f"{where} if_exp")
-    seconds = parse_duration(timeout, field=f"{where} timeout").total_seconds()
-    return {"event": event, "timeout": seconds, "if": expression}
-
-
-def _event_ids(ex: Execution, step_id: str, events: list[Event]) -> list[Event]:
-    """Ids derived from run and step, so a retried send_event step sends the same events."""
-    for i, event in enumerate(events):
-        if not event.id:
-            digest = hashlib.sha1(f"{ex.run_id}|{step_id}|{i}".encode()).hexdigest()
-            event.id = digest[:26].upper()
-    return events
-
-
-def _raw_events(events: Any) -> list[Any]:
-    return (
-        list(events) if isinstance(events, Sequence) and not isinstance(events, str) else [events]
-    )
+# Set while a ParallelMode.RACE group creates its branches: each goes on by itself
+# (the orchestrator calls the handler again as soon as one of their steps ends).
+_LANES: contextvars.ContextVar[bool] = contextvars.ContextVar("adapter_lanes", default=False)
+LANE_OPTS = {"parallel_mode": "race"}
 
 
 class _StepBase:
@@ -95,6 +49,9 @@ class _StepBase:
 
     def __init__(self, execution: Execution) -> None:
         self._ex = execution
+        # inngest.experimental.get_step_context(): the handler's task (or thread) copies
+        # the context it is started from, right after its step API is built.
+        bind_step_context(self)
 
     def _invoke_target(self, step_id: str, function_id: str, app_id: str | None) -> Function | None:
         return resolve_target(self._ex, step_id, function_id, app_id)
@@ -126,7 +83,7 @@ class _StepBase:
 
     def _outgoing(self, step_id: str, events: Any) -> list[Event]:
         """Events to send from a step, with ids derived from run and step."""
-        return _event_ids(self._ex, step_id, prepare_events(_raw_events(events)))
+        return event_ids(self._ex, step_id, prepare_events(raw_events(events)))
 
 
 class Step(_StepBase):
@@ -141,6 +98,8 @@ class Step(_StepBase):
         race = _RACE.get()
         if race is not None:
             opts = {**opts, "race": race}
+        elif _LANES.get():
+            opts = {**opts, **LANE_OPTS}
         gate = ex.plan_step(Planned(kind, sid, step_id, opts))
         assert gate is not None
         try:
@@ -183,11 +142,11 @@ class Step(_StepBase):
 
     async def sleep(self, step_id: str, duration: DurationLike) -> None:
         """Pause the run for ``duration`` (ms int, timedelta, or "30m", "2h", "1d") on a Temporal timer."""
-        await self._new("sleep", step_id, _sleep_opts(step_id, duration))
+        await self._new("sleep", step_id, sleep_opts(step_id, duration))
 
     async def sleep_until(self, step_id: str, until: datetime | str) -> None:
         """Pause the run until ``until`` (a datetime or ISO 8601 string; naive is local time)."""
-        when = _until(until, step_id)
+        when = until_time(until, step_id)
         await self._new("sleep", step_id, {"until": when.isoformat()})
 
     async def wait_for_event(
@@ -206,7 +165,7 @@ class Step(_StepBase):
         the event, or None when ``timeout`` passes first.
         """
         _found, value, _ = await self._new(
-            "wait", step_id, _wait_opts(step_id, event, timeout, if_exp, match)
+            "wait", step_id, wait_opts(step_id, event, timeout, if_exp, match)
         )
         return None if value is None else Event.model_validate(value)
 
@@ -280,6 +239,8 @@ class StepSync(_StepBase):
             ex.reached_new = True
             body, args = inline
             return ex.call_body_sync(sid, body, args, encoder)
+        if _LANES.get() and _RACE.get() is None:
+            opts = {**opts, **LANE_OPTS}
         ex.plan_step(Planned(kind, sid, step_id, opts))
         how = ex.suspend_sync(racing=_RACE.get() is not None)  # None: stop the handler here
         if how is None:
@@ -308,11 +269,11 @@ class StepSync(_StepBase):
 
     def sleep(self, step_id: str, duration: DurationLike) -> None:
         """Pause the run for ``duration`` on a Temporal timer."""
-        self._new("sleep", step_id, _sleep_opts(step_id, duration))
+        self._new("sleep", step_id, sleep_opts(step_id, duration))
 
     def sleep_until(self, step_id: str, until: datetime | str) -> None:
         """Pause the run until ``until``."""
-        self._new("sleep", step_id, {"until": _until(until, step_id).isoformat()})
+        self._new("sleep", step_id, {"until": until_time(until, step_id).isoformat()})
 
     def wait_for_event(
         self,
@@ -324,7 +285,7 @@ class StepSync(_StepBase):
         match: str | None = None,
     ) -> Event | None:
         """Wait for a matching event; None at the timeout."""
-        value = self._new("wait", step_id, _wait_opts(step_id, event, timeout, if_exp, match))
+        value = self._new("wait", step_id, wait_opts(step_id, event, timeout, if_exp, match))
         return None if value is None else Event.model_validate(value)
 
     def invoke(
@@ -376,12 +337,23 @@ class Group:
         callables: Sequence[Callable[[], Awaitable[T]]],
         parallel_mode: ParallelMode = ParallelMode.WAIT,
     ) -> tuple[T, ...]:
-        """Run each callable's steps concurrently; results in order.
+        """Run each callable's steps concurrently; every result, in order.
 
-        ``RACE`` returns a 1-tuple with the result of the first branch to finish.
+        ``RACE``: each callable's sequential steps go on without waiting for the other
+        callables' (see :class:`ParallelMode`).
         """
-        if parallel_mode is ParallelMode.WAIT:
-            return tuple(await asyncio.gather(*(c() for c in callables)))
+        token = _LANES.set(parallel_mode is ParallelMode.RACE)
+        try:
+            gathered = asyncio.gather(*(c() for c in callables))  # tasks copy the context now
+        finally:
+            _LANES.reset(token)
+        return tuple(await gathered)
+
+    async def first_to_finish(self, callables: Sequence[Callable[[], Awaitable[T]]]) -> tuple[T]:
+        """Run the callables concurrently; a 1-tuple with the first to finish, the rest cancelled.
+
+        Give each callable one step: the losers' steps are cancelled and not recorded.
+        """
         token = _RACE.set(f"race-{self._ex.counters_total()}")
         try:
             tasks = [asyncio.ensure_future(c()) for c in callables]
@@ -409,10 +381,23 @@ class GroupSync:
         parallel_mode: ParallelMode = ParallelMode.WAIT,
     ) -> tuple[T, ...]:
         """Plan every branch's step together so they run as concurrent activities."""
+        token = _LANES.set(parallel_mode is ParallelMode.RACE)
+        try:
+            return self._branches(callables, first=False)
+        finally:
+            _LANES.reset(token)
+
+    def first_to_finish(self, callables: Sequence[Callable[[], T]]) -> tuple[T]:
+        """The sync twin of :meth:`Group.first_to_finish`."""
+        token = _RACE.set(f"race-{self._ex.counters_total()}")
+        try:
+            return self._branches(callables, first=True)  # type: ignore[return-value]
+        finally:
+            _RACE.reset(token)
+
+    def _branches(self, callables: Sequence[Callable[[], T]], *, first: bool) -> tuple[T, ...]:
         ex = self._ex
         planned_before = len(ex.plan)
-        race = parallel_mode is ParallelMode.RACE
-        token = _RACE.set(f"race-{ex.counters_total()}") if race else None
         results: list[tuple[bool, Any]] = []
         ex.grouping += 1  # every branch must plan its step: no handler suspends in here
         try:
@@ -425,9 +410,7 @@ class GroupSync:
                     results.append((False, None))
         finally:
             ex.grouping -= 1
-            if token is not None:
-                _RACE.reset(token)
-        if race:
+        if first:
             finished = [value for ok, value in results if ok]
             if finished:
                 for planned in ex.plan[planned_before:]:

@@ -46,6 +46,7 @@ from adapter._observe.event_model import EventItem
 from adapter._observe.event_scan import event_in, map_limited, start_input
 from adapter._observe.events import event_runs, find_event, list_events
 from adapter._protocol import REPLAY_MARK, WorkflowName
+from adapter._protocol_ids import split_run_ref
 from adapter._temporal.search_attributes import EVENT_ID, FUNCTION_ID
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
@@ -361,7 +362,8 @@ class RestAPI:
         run_id = request.path_params["run_id"]
         try:
             client = await self.client()
-            desc = await client.get_workflow_handle(run_id).describe()
+            workflow_id, temporal_run_id = split_run_ref(run_id)  # a singleton run's: id@run
+            desc = await client.get_workflow_handle(workflow_id, run_id=temporal_run_id).describe()
             if desc.workflow_type in tuple(WorkflowName):
                 return error(404, f"Unable to load function run: {run_id}")
             inp = await start_input(client, desc.id, desc.run_id)

@@ -29,6 +29,7 @@ from adapter._observe.fold import HistoryFold
 from adapter._observe.listing import RunStatus, status_name
 from adapter._observe.replay import run_events
 from adapter._observe.steps import StepView
+from adapter._protocol_ids import split_run_ref
 
 
 @dataclass
@@ -145,7 +146,13 @@ async def build_run_view(
 
 
 async def load_run(client: Client, workflow_id: str, run_id: str | None = None) -> RunView:
-    """Fetch a run's history and description and build its timeline."""
+    """Fetch a run's history and description and build its timeline.
+
+    ``workflow_id`` may be a run id as ``ctx.run_id`` gives it (a singleton run's has its
+    Temporal run id after an ``@``).
+    """
+    if run_id is None:
+        workflow_id, run_id = split_run_ref(workflow_id)
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id, run_id=run_id)
     desc = await handle.describe()
     # Pin the run: a newer run under the same id must not mix into this one.

@@ -20,6 +20,7 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
+    CancelledError,
     ChildWorkflowError,
 )
 
@@ -50,6 +51,7 @@ from adapter._workflows.failures import (
     run_failure,
     step_options,
 )
+from adapter._workflows.lanes import first_to_finish, is_first_wins, is_lane, run_lanes
 from adapter._workflows.priority import run_priority
 from adapter._workflows.progress import Progress, invoke_timed_out, plan_stands
 from adapter._workflows.slots import ConcurrencySlots
@@ -245,9 +247,12 @@ class FunctionRun:
     async def _perform_all(self, plan: list[dict[str, Any]]) -> dict[str, Any] | None:
         """Perform the planned steps; returns the lookahead outcome when it is valid."""
         before = len(self._order)
-        alone = self._progress.alone = len(plan) == 1 and not plan[0].get("opts", {}).get("race")
-        if any(p.get("opts", {}).get("race") for p in plan):
-            await self._race(plan)
+        racing = any(map(is_first_wins, plan)) or any(map(is_lane, plan))
+        alone = self._progress.alone = len(plan) == 1 and not racing
+        if any(map(is_lane, plan)):  # ParallelMode.RACE: each group goes on by itself
+            return await run_lanes(plan, self._perform, self._call_handler, self._memo)
+        if racing:  # first_to_finish
+            await first_to_finish(plan, self._perform, self._race_entries, self._record)
             return None
         outcomes = await asyncio.gather(*(self._perform(p) for p in plan))
         only = outcomes[0] if alone else None
@@ -255,20 +260,6 @@ class FunctionRun:
         if only is not None and only.get("executed") and len(self._order) == before + 1:
             return only
         return only if plan_stands(only, grew=len(self._order) > before) else None
-
-    async def _race(self, plan: list[dict[str, Any]]) -> None:
-        tasks = [asyncio.ensure_future(self._perform(p, record=False)) for p in plan]
-        await workflow.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        winner = next(i for i, t in enumerate(tasks) if t.done())
-        for task in tasks:
-            if not task.done():
-                task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        entry = self._race_entries.get(plan[winner]["id"])
-        if entry is not None:
-            self._record(plan[winner]["id"], entry)
 
     def _activity_input(self, target: str | None, hint: bool = False) -> StepTask:
         # Function, workflow and run ids reach the activity through activity.info().
@@ -303,6 +294,10 @@ class FunctionRun:
             await self._progress.seen(result)
             return result
         except ActivityError as err:
+            # The run was cancelled (a cancel event) while the handler ran outside any step:
+            # the run is cancelled, as inngest-py's is, not failed with "Activity cancelled".
+            if isinstance(err.cause, CancelledError) and workflow.patched("handler-call-cancelled"):
+                raise asyncio.CancelledError() from None
             raise run_failure(err) from None
 
     async def _perform(self, planned: dict[str, Any], record: bool = True) -> dict[str, Any] | None:

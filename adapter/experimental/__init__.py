@@ -1,8 +1,14 @@
-"""inngest-py's ``inngest.experimental``: here only :mod:`adapter.experimental.mocked`.
+"""inngest-py's ``inngest.experimental``: ``mocked``, ``get_step_context``, ``set_step_context``, ``step``.
 
 After ``import adapter as inngest``, ``inngest.experimental.mocked`` is this package's
 ``mocked``; an import statement names the package: ``from adapter.experimental import
-mocked``.
+mocked``. ``get_step_context()`` returns the running handler's ``ctx.step``;
+``@step("id")`` makes a function a step when a handler calls it (a plain call elsewhere).
 """
 
+from adapter._execution.step_context import get_step_context as get_step_context
+from adapter._execution.step_context import set_step_context as set_step_context
+from adapter._execution.step_context import step as step
 from adapter.experimental import mocked as mocked
+
+__all__ = ["get_step_context", "mocked", "set_step_context", "step"]

@@ -251,8 +251,10 @@ class _SandboxRun:
                 result.status, result.output = "completed", outcome.result
                 return result
             plan = outcome.plan
-            if any(p.opts.get("race") for p in plan):
-                plan = plan[:1]  # in the sandbox the first branch wins the race
+            if any(p.opts.get("race") or p.opts.get("parallel_mode") for p in plan):
+                # first_to_finish: the first branch wins; ParallelMode.RACE: the first
+                # group goes on before the others (one order the worker may take too).
+                plan = plan[:1]
             try:
                 self.idle(outcome if fresh else None)
                 # A step alone may run another new step its call meets first.

@@ -1,0 +1,46 @@
+"""inngest-py's function test cases, ported (tests/inngest_cases/): one app, one worker.
+
+Every case's functions are defined on one app with inngest-py's spelling (``import
+adapter as inngest``); one worker serves them for the whole module, and each test runs
+one case's check against the real Temporal dev server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+pytest.register_assert_rewrite("tests.inngest_cases")
+
+from tests.helpers import make_app, running  # noqa: E402
+from tests.inngest_cases import flow, logs, parallel, steps  # noqa: E402
+from tests.inngest_cases.base import CASES, Check, Env  # noqa: E402
+
+MODULES = (flow, logs, parallel, steps)  # each registers its cases on import
+NAMES = list(CASES.cases)
+
+
+@pytest.fixture(scope="module")
+async def cases_env(
+    temporal_env: WorkflowEnvironment,
+) -> AsyncIterator[tuple[Env, dict[str, Check]]]:
+    """One app holding every case's functions, and a worker for it."""
+    client = temporal_env.client
+    app = make_app(client)
+    env = Env(client=client, app=app, prefix=f"cases-{uuid.uuid4().hex[:8]}")
+    checks = {name: define(app, env.event(name)) for name, define in CASES.cases.items()}
+    async with running(client, app):
+        yield env, checks
+
+
+def test_at_least_twenty_cases_are_ported() -> None:
+    assert len(NAMES) >= 20, NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_case(cases_env: tuple[Env, dict[str, Check]], name: str) -> None:
+    env, checks = cases_env
+    await checks[name](env)
