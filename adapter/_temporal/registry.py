@@ -1,7 +1,8 @@
 """Registrations in Temporal: workers publish what they serve, senders read it back.
 
 Each app's registration is a Running ``adapter.registry`` workflow whose memo holds
-:func:`adapter._define.routes.registration`. Workers write it when they start
+:func:`adapter._define.routes.registration` (packed when it is large, and then maybe
+only in the workflow's input: :mod:`adapter._temporal.registry_memo`). Workers write it when they start
 (replacing an older one in the same request when it changed); senders list every
 Running registration through visibility — no worker needs to be up — and cache the
 routing table for ``max_age`` (5 s by default), so a function deployed while a
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,10 +33,13 @@ from adapter._protocol import (
     WorkflowName,
     registry_id,
 )
+from adapter._temporal.registry_memo import digest, digest_of, memo_of, unpack
 
 log = logging.getLogger("adapter")
 DEFAULT_MAX_AGE = 5.0  # seconds a sender trusts its copy of the routing table
 VISIBILITY_DELAY = 2.0  # seconds within which visibility shows a new registration
+INPUTS_KEPT = 256  # registrations read from their workflow's input, by run id
+_INPUTS: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _LIST_QUERY = f"WorkflowType = '{WorkflowName.REGISTRY.value}' AND ExecutionStatus = 'Running'"
 
 
@@ -53,11 +58,13 @@ async def register(client: Client, app: App, version: CodeVersion | None = None)
         desc = await handle.describe()
         current = (await desc.memo()).get(REGISTRY_MEMO)
         if desc.status == WorkflowExecutionStatus.RUNNING and isinstance(current, dict):
-            if current == entry:
+            if digest_of(current) == digest(entry):
                 REGISTRY.learn(client, entry)
                 return entry
             theirs = CodeVersion.from_json(current.get("version"))
             if theirs is not None and theirs.stamp > version.stamp:
+                current = unpack(current) or await _input_entry(client, handle.id, desc.run_id)
+            if theirs is not None and theirs.stamp > version.stamp and current is not None:
                 log.info(
                     "app %s: a newer deploy is registered (%s); this worker (%s) leaves it "
                     "in place",
@@ -72,10 +79,10 @@ async def register(client: Client, app: App, version: CodeVersion | None = None)
             raise
     await client.start_workflow(
         WorkflowName.REGISTRY,
-        None,
+        entry,  # the whole entry, whatever its size; the memo may hold only a digest
         id=registry_id(app.app_id),
         task_queue=SHARED_TASK_QUEUE,
-        memo={REGISTRY_MEMO: entry},
+        memo={REGISTRY_MEMO: memo_of(entry)},
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
         static_summary=f"registration of {app.app_id} ({len(entry['functions'])} functions)",
@@ -121,10 +128,34 @@ async def list_entries(client: Client) -> tuple[list[dict[str, Any]], list[dict[
             ) from exc
         entry, pause = memo.get(REGISTRY_MEMO), memo.get(PAUSE_MEMO)
         if isinstance(entry, dict):
-            registrations.append(entry)
+            full = unpack(entry) or await _input_entry(client, execution.id, execution.run_id)
+            if full is not None:
+                registrations.append(full)
         elif isinstance(pause, dict):
             pauses.append({**pause, "since": execution.start_time.isoformat()})
     return registrations, pauses
+
+
+async def _input_entry(
+    client: Client, workflow_id: str, run_id: str | None
+) -> dict[str, Any] | None:
+    """A packed registration's entry, from its workflow's input (read once per run)."""
+    if run_id and run_id in _INPUTS:
+        return _INPUTS[run_id]
+    entry: Any = None
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+    async for event in handle.fetch_history_events(page_size=1):
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        if payloads:
+            [entry] = await client.data_converter.decode(payloads[:1])
+        break
+    if not isinstance(entry, dict):
+        return None
+    if run_id:
+        _INPUTS[run_id] = entry
+        while len(_INPUTS) > INPUTS_KEPT:
+            _INPUTS.popitem(last=False)
+    return entry
 
 
 @dataclass
