@@ -140,6 +140,8 @@ async def test_functions_page_lists_triggers_crons_flow_control_and_the_load_ban
 ) -> None:
     page = (await site.http.get("/functions")).text
     assert f"App <code>{site.app_id}</code>" in page
+    # The next times come from the cron itself (as `adapter functions`): 09:00 in Berlin.
+    assert page.count(" 09:00:00 CET</td>") + page.count(" 09:00:00 CEST</td>") >= 3
     assert f"event <code>console/greet-{site.app_id}</code>" in page
     assert "if <code>event.data.vip == true</code>" in page
     assert "concurrency 2" in page

@@ -8,9 +8,11 @@ shows them (:func:`adapter._observe.schedules.schedule_info`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
-from adapter._observe.words import human_duration
+from adapter._define.cron import parse_cron
+from adapter._observe.words import human_duration, human_time
 
 __all__ = ["FunctionFacts", "flow_control", "function_facts"]
 
@@ -103,6 +105,25 @@ def flow_control(wire: dict[str, Any]) -> list[str]:
     return out
 
 
+UPCOMING = 3
+
+
+def upcoming(cron: dict[str, Any]) -> list[tuple[str, str]]:
+    """The next fire times of a schedule's cron as (UTC, in its zone), as ``adapter functions``.
+
+    Computed from the cron text (:meth:`CronSpec.next_times`), so a paused schedule,
+    for which Temporal lists no next action, still shows when it would run.
+    """
+    try:
+        spec = parse_cron(str(cron.get("cron")), cron.get("timezone") or None)
+    except (ValueError, TypeError):
+        return []
+    return [
+        (human_time(when, UTC), human_time(when, when.tzinfo or UTC))
+        for when in spec.next_times(UPCOMING)
+    ]
+
+
 def function_facts(
     registrations: list[dict[str, Any]],
     pauses: list[dict[str, Any]],
@@ -113,7 +134,8 @@ def function_facts(
     paused = {(str(p.get("app_id")), str(p.get("function_id"))): p for p in pauses}
     crons: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for s in schedules:
-        crons.setdefault((str(s.get("app_id")), str(s.get("function_id"))), []).append(s)
+        key = (str(s.get("app_id")), str(s.get("function_id")))
+        crons.setdefault(key, []).append({**s, "upcoming": upcoming(s)})
     out: list[FunctionFacts] = []
     for reg in sorted(registrations, key=lambda r: str(r.get("app_id"))):
         app_id = str(reg.get("app_id"))
