@@ -7,8 +7,10 @@ The browser tests are in tests/test_console_browser.py.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -27,11 +29,12 @@ from adapter._errors import ConfigError
 from adapter._http.app import create_app
 from adapter._http.wire import EventApiSettings
 from adapter._observe.events import list_events
+from adapter._temporal.devserver import free_port
 from adapter._temporal.registry import register
 from adapter._temporal.schedules import sync_schedules
 from adapter.worker import Worker
 from tests.browser_support import write_functions
-from tests.helpers import eventually, wait_registered
+from tests.helpers import eventually, read_until, spawn_adapter_async, wait_registered
 
 MODULES = {
     "greet.py": """
@@ -338,6 +341,48 @@ async def test_the_event_api_keeps_its_answers_beside_the_console(site: Site) ->
     assert unknown.headers["content-type"].startswith("application/json")
     assert (await site.http.get("/static/htmx.min.js")).status_code == 200
     assert (await site.http.get("/")).headers["location"] == "/functions"
+
+
+# --- the token rule -----------------------------------------------------------------------------
+
+
+async def test_serve_console_needs_the_token_and_serves_beside_the_event_api(
+    client: Client, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {"INNGEST_EVENT_KEY": "ev-key", "ADAPTER_CONSOLE_TOKEN": "console-secret"}
+    proc = await spawn_adapter_async(
+        "serve",
+        "--port",
+        str(port),
+        "--console",
+        "--functions",
+        str(tmp_path / "none"),
+        cwd=tmp_path,
+        client=client,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        await read_until(proc.stdout, "Press Ctrl-C", seen)
+        assert f"Console: http://127.0.0.1:{port}/ (1 token(s))" in "".join(seen)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            assert (await http.get("/runs")).status_code == 401
+            event_key = await http.get("/runs", headers={"authorization": "Bearer ev-key"})
+            assert event_key.status_code == 401  # a console token is set: the event key is not one
+            ok = await http.get("/runs", headers={"authorization": "Bearer console-secret"})
+            assert ok.status_code == 200
+            assert "<h1>Runs" in ok.text
+            assert "console-secret" not in ok.text
+            sent = await http.post("/e/ev-key", json={"name": f"console/serve-{uuid.uuid4()}"})
+            assert sent.json()["status"] == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
 
 
 # --- the token rule (no Temporal needed) -----------------------------------------------------
