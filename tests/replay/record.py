@@ -74,6 +74,7 @@ from adapter._workflows.hub_events import hub_event
 from adapter.worker import Worker
 from tests.helpers import (
     eventually,
+    has_event,
     signals_received,
     step_scheduled,
     timer_started,
@@ -113,7 +114,9 @@ CASES: dict[str, tuple[str, str]] = {
     "run_wait_timeout": ("FunctionRun", "wait_for_event timed out"),
     "run_invoke": ("FunctionRun", "step.invoke of a function, and of a failing one"),
     "run_invoked": ("FunctionRun", "the invoked child run"),
-    "run_parallel": ("FunctionRun", "parallel steps: gather, group WAIT and RACE"),
+    "run_parallel": ("FunctionRun", "parallel steps: gather, group WAIT and first_to_finish"),
+    "run_parallel_lanes": ("FunctionRun", "ParallelMode.RACE: each group goes on by itself"),
+    "run_cancelled_in_handler": ("FunctionRun", "a cancel event during a handler call (no step)"),
     "run_cancelled": ("FunctionRun", "cancel=[...] by an event while sleeping"),
     "run_finish_timeout": ("FunctionRun", "timeouts.finish fails the run"),
     "run_start_timeout": ("FunctionRun", "timeouts.start fails a run waiting for a slot"),
@@ -198,6 +201,8 @@ class Controls:
     release_slow: asyncio.Event = field(default_factory=asyncio.Event)
     release_holder: asyncio.Event = field(default_factory=asyncio.Event)
     release_blocker: asyncio.Event = field(default_factory=asyncio.Event)
+    release_lane: asyncio.Event = field(default_factory=asyncio.Event)
+    release_busy: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def define(app: Inngest, ctl: Controls) -> dict[str, Function]:
@@ -331,11 +336,41 @@ def define(app: Inngest, ctl: Controls) -> dict[str, Function]:
         both = await ctx.group.parallel(
             (lambda: ctx.step.run("a", lambda: "a"), lambda: ctx.step.run("b", lambda: "b"))
         )
-        winner = await ctx.group.parallel(
-            (lambda: ctx.step.run("slow", slow), lambda: ctx.step.run("fast", lambda: "fast")),
-            parallel_mode=ParallelMode.RACE,
+        winner = await ctx.group.first_to_finish(  # ParallelMode.RACE's meaning before 0.3
+            (lambda: ctx.step.run("slow", slow), lambda: ctx.step.run("fast", lambda: "fast"))
         )
         return [list(gathered), list(both), list(winner)]
+
+    async def after_fast_group() -> str:
+        await ctl.release_lane.wait()  # a.2 runs while b.1 waits: the groups go on alone
+        return "b1"
+
+    async def a2() -> str:
+        ctl.release_lane.set()
+        return "a2"
+
+    @fn(id="lanes", event="replay/lanes")
+    async def lanes(ctx: Any) -> Any:
+        async def fast() -> list[str]:
+            return [await ctx.step.run("a1", lambda: "a1"), await ctx.step.run("a2", a2)]
+
+        async def slow() -> list[str]:
+            return [
+                await ctx.step.run("b1", after_fast_group),
+                await ctx.step.run("b2", lambda: "b2"),
+            ]
+
+        return list(await ctx.group.parallel((fast, slow), parallel_mode=ParallelMode.RACE))
+
+    @fn(
+        id="busy",
+        event="replay/busy",
+        cancel=[{"event": "replay/stop-busy", "match": "data.id"}],
+    )
+    async def busy(ctx: Any) -> Any:
+        ctl.order.append("busy")
+        await ctl.release_busy.wait()  # no step: the cancel arrives during the handler call
+        return "finished"
 
     @fn(
         id="reminder",
@@ -676,6 +711,26 @@ async def parallel(c: Corpus) -> None:
     await c.save("run_parallel", c.run("parallel", "parallel-1"))
 
 
+async def lanes(c: Corpus) -> None:
+    await c.send("replay/lanes", "lanes-1")
+    result = await ended(c.run("lanes", "lanes-1"))
+    require(result == [["a1", "a2"], ["b1", "b2"]], f"lanes returned {result!r}")
+    await c.save("run_parallel_lanes", c.run("lanes", "lanes-1"))
+
+
+async def cancel_in_handler(c: Corpus) -> None:
+    handle = c.run("busy", "busy-1")
+    await c.send("replay/busy", "busy-1", {"id": 3})
+    await eventually(lambda: "busy" in c.ctl.order, message="the handler runs")
+    await c.send("replay/stop-busy", "stop-1", {"id": 3})
+    requested = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED
+    await eventually(lambda: has_event(handle, requested), message="cancel requested")
+    c.ctl.release_busy.set()
+    await ended(handle)
+    events = await c.save("run_cancelled_in_handler", handle)
+    require(events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, "run")
+
+
 async def cancel(c: Corpus) -> None:
     handle = c.run("reminder", "remind-1")
     await c.send("replay/remind", "remind-1", {"id": 7})
@@ -937,6 +992,8 @@ DRIVERS: list[Callable[[Corpus], Awaitable[None]]] = [
     wait_timeout,
     invokes,
     parallel,
+    lanes,
+    cancel_in_handler,
     cancel,
     start_timeout,
     concurrency_priority,
@@ -981,7 +1038,13 @@ async def record(
             except Exception as exc:
                 failures.append((driver.__name__, exc))
         # Let whatever the step bodies still wait on finish before the worker stops.
-        for event in (ctl.release_slow, ctl.release_holder, ctl.release_blocker):
+        for event in (
+            ctl.release_slow,
+            ctl.release_holder,
+            ctl.release_blocker,
+            ctl.release_lane,
+            ctl.release_busy,
+        ):
             event.set()
     for name, error in failures:
         log(f"FAILED {name}: {type(error).__name__}: {error}")
