@@ -434,3 +434,16 @@ def test_json_fields_name_the_field_and_the_fix() -> None:
     assert json_object('{"a": 1}', "data") == {"a": 1}
     with pytest.raises(JsonFieldError, match=r"data is not valid JSON: .* line 1 column 2"):
         json_object("{x}", "data")
+
+
+async def test_an_unexpected_failure_is_a_one_sentence_page_not_a_traceback() -> None:
+    app = create_console_app(Console(client=_no_client, dev=True))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://console") as http:
+        page = await http.get("/runs")
+        assert page.status_code == 500
+        assert "The page could not be built (AssertionError: not connected" in page.text
+        assert "Traceback" not in page.text
+        fragment = await http.get("/runs", headers={"hx-request": "true"})
+        assert fragment.status_code == 200  # htmx swaps it in place
+        assert fragment.text.startswith('<p class="error-text"')

@@ -33,6 +33,7 @@ from adapter._console.auth import (
 )
 from adapter._console.context import STATIC_DIR, Console
 from adapter._console.forms import form_fields
+from adapter._console.guard import failure_page
 
 __all__ = ["PAGES", "console_routes", "create_console_app", "mount_console"]
 
@@ -123,12 +124,11 @@ def create_console_app(console: Console, *, fallback: Fallback | None = None) ->
         )
 
     async def failed(request: Request, exc: Exception) -> Response:
-        return console.error_page(
-            request,
-            500,
-            "Something went wrong",
-            f"The page could not be built ({type(exc).__name__}: {_brief(exc)}).",
-        )
+        # One sentence, no traceback (the server's log has it); htmx gets a fragment.
+        text = f"The page could not be built ({type(exc).__name__}: {_brief(exc)})."
+        if request.headers.get("hx-request"):
+            return failure_page(console, request, 500, text)
+        return console.error_page(request, 500, "Something went wrong", text)
 
     return Starlette(
         routes=console_routes(console),
