@@ -1,22 +1,26 @@
-"""Per-step latency and history size: this adapter versus plain temporalio.
+"""Run time, history size and worker CPU per step: this adapter versus plain temporalio.
 
 One process, one Temporal dev server (started with the same fast-dispatch flags
-as the tests), two workers on separate task queues with the same settings:
+as the tests), workers on separate task queues with the same settings:
 
 * adapter: ``@app.create_function`` whose handler awaits ``ctx.step.run`` N times (the
-  first with a literal id, so the first step is known without calling the handler)
-  with a trivial async body; timed from ``app.send`` to the run's result;
-* raw: a ``@workflow.defn`` that executes N trivial async activities in sequence;
-  timed from ``client.execute_workflow`` to its result.
+  first with a literal id) with a trivial async body, on a worker that keeps handlers
+  suspended between steps (the default);
+* adapter-replay: the same on a worker with ``force_replay=True``: every step calls the
+  handler again and replays the memo (the fallback path, so a regression in it shows);
+* adapter-nohint (up to 10 steps): the handler's first statement is not a step, so the
+  run's first step is found by calling the handler (in-process) first;
+* raw: a ``@workflow.defn`` that executes N trivial async activities in sequence,
+  sandbox off (as our orchestrator runs); raw-sandbox: the same in temporalio's default
+  sandboxed runner (what a Temporal user writes by default);
+* raw+heartbeat (diagnostic, up to 100 steps, not with ``--quick``): raw with one
+  ``activity.heartbeat()`` per activity, as the adapter's step activity has.
 
-A third, diagnostic variant (raw+heartbeat, up to 100 steps) is raw with one
-``activity.heartbeat()`` per activity and the adapter's 10 s heartbeat timeout, as
-the adapter's step activity does, to tell that cost apart from the rest.
-
-Runs rotate between variants (each round starts with the next one) after a
-warm-up; the median wall time divided by N is the per-step latency. History size
-(events, bytes of the event protos) and the second table's timings (read from the
-history's timestamps: where the time goes) are medians over all runs.
+Runs rotate between variants (each round starts with the next one) after a warm-up.
+Run time is the server's own: the run's close event time minus its start event time
+(no client polling counted). CPU is this process's CPU time during the run (sender and
+workers; the server is another process) divided by N. History figures are bytes of the
+event protos. Medians over the runs of each size.
 
     .venv/bin/python -m bench.steps            # full run, a few minutes on 2 cores
     .venv/bin/python -m bench.steps --quick    # fewer repetitions
@@ -49,13 +53,18 @@ from bench.common import (
     RAW_RETRY,
     STEP_TIMEOUT,
     dev_server,
+    load_average,
     log,
     raw_worker,
 )
+from bench.raw_sandboxed import RawStepsSandboxed
 
-SIZES = (1, 10, 100, 1000)
-TARGET_RATIO = 1.10
+SIZES = (1, 10, 100, 1000, 5000)
+TARGET_TIME = 1.0  # adapter run time / raw (sandbox off), at 1..1,000 steps
+TARGET_BYTES = 1.2  # adapter history bytes per step / raw
+TARGET_LINEAR = 1.15  # 5,000-step figures / (5 x the 1,000-step figures)
 RAW_QUEUE = "bench-raw"
+RAW_SANDBOX_QUEUE = "bench-raw-sandboxed"
 RESULT_TIMEOUT = 900.0
 
 
@@ -118,8 +127,14 @@ async def adapter_noop(i: int) -> int:
     return i
 
 
-def steps_handler(n: int) -> Callable[[Context], Awaitable[int]]:
-    """A handler awaiting ``ctx.step.run`` ``n`` times."""
+def steps_handler(n: int, *, hint: bool = True) -> Callable[[Context], Awaitable[int]]:
+    """A handler awaiting ``ctx.step.run`` ``n`` times (``hint``: the first is its first line)."""
+
+    async def unhinted(ctx: Context) -> int:
+        total = int(ctx.event.data.get("base", 0))  # a call first: no first-step hint
+        for i in range(n):
+            total += await ctx.step.run(f"s{i}", adapter_noop, i)
+        return total
 
     async def handler(ctx: Context) -> int:
         # The first statement is a step with a literal id, as in the seed's examples, so
@@ -130,14 +145,21 @@ def steps_handler(n: int) -> Callable[[Context], Awaitable[int]]:
             total += await ctx.step.run(f"s{i}", adapter_noop, i)
         return int(total)
 
-    return handler
+    return handler if hint else unhinted
 
 
-def define_app(client: Client, sizes: Sequence[int]) -> Inngest:
-    """An app with one function per size: id ``steps-N``, event ``bench/steps-N``."""
+def define_app(client: Client, sizes: Sequence[int], *, nohint: bool = False) -> Inngest:
+    """An app with one function per size: id ``steps-N``, event ``<app>/steps-N``.
+
+    ``nohint`` adds ``steps-nohint-N`` for the sizes up to 10.
+    """
     app = Inngest(app_id=f"bench-{uuid.uuid4().hex[:8]}", temporal_client=client)
     for n in sizes:
-        app.create_function(id=f"steps-{n}", event=f"bench/steps-{n}")(steps_handler(n))
+        app.create_function(id=f"steps-{n}", event=f"{app.app_id}/steps-{n}")(steps_handler(n))
+        if nohint and n <= 10:
+            app.create_function(id=f"steps-nohint-{n}", event=f"{app.app_id}/steps-nohint-{n}")(
+                steps_handler(n, hint=False)
+            )
     return app
 
 
@@ -146,45 +168,61 @@ def define_app(client: Client, sizes: Sequence[int]) -> Inngest:
 
 @dataclass(frozen=True)
 class Sample:
-    """Wall time of one run, start to result, and the workflow id to read its history."""
+    """Wall time of one run, start to result, this process's CPU seconds, its workflow id."""
 
     seconds: float
     workflow_id: str
+    cpu: float = 0.0
 
 
 Runner = Callable[[int], Awaitable[Sample]]
 
 
-def adapter_runner(client: Client, app: Inngest) -> Runner:
+def adapter_runner(client: Client, app: Inngest, kind: str = "steps") -> Runner:
     """Send the event, then wait for the run's result."""
 
     async def run(n: int) -> Sample:
-        fn = app.function(f"steps-{n}")
-        start = time.perf_counter()
-        [event_id] = await app.send({"name": f"bench/steps-{n}", "data": {}})
+        fn = app.function(f"{kind}-{n}")
+        start, cpu = time.perf_counter(), time.process_time()
+        [event_id] = await app.send({"name": f"{app.app_id}/{kind}-{n}", "data": {}})
         workflow_id = f"{app.app_id}:{fn.id}:{event_id}"
         result = await client.get_workflow_handle(workflow_id).result()
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         check(result, n, workflow_id)
-        return Sample(seconds, workflow_id)
+        return Sample(seconds, workflow_id, cpu)
 
     return run
 
 
-def raw_runner(client: Client, *, heartbeat: bool = False) -> Runner:
+def raw_runner(client: Client, *, heartbeat: bool = False, sandboxed: bool = False) -> Runner:
     """Start the workflow and wait for its result."""
 
     async def run(n: int) -> Sample:
         workflow_id = f"bench-raw-{n}-{uuid.uuid4().hex[:12]}"
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = await client.execute_workflow(
-            RawSteps.run, args=[n, heartbeat], id=workflow_id, task_queue=RAW_QUEUE
+            "bench-raw-steps-sandboxed" if sandboxed else "bench-raw-steps",
+            args=[n, heartbeat],
+            id=workflow_id,
+            task_queue=RAW_SANDBOX_QUEUE if sandboxed else RAW_QUEUE,
         )
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         check(result, n, workflow_id)
-        return Sample(seconds, workflow_id)
+        return Sample(seconds, workflow_id, cpu)
 
     return run
+
+
+def raw_sandboxed_worker(client: Client, settings: WorkerSettings) -> TemporalWorker:
+    """RawStepsSandboxed in temporalio's default (sandboxed) workflow runner."""
+    return TemporalWorker(
+        client,
+        task_queue=RAW_SANDBOX_QUEUE,
+        workflows=[RawStepsSandboxed],
+        activities=[raw_noop],
+        max_concurrent_activities=settings.max_concurrent_steps,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+    )
 
 
 def check(result: Any, n: int, workflow_id: str) -> None:
@@ -221,6 +259,7 @@ class HistoryStats:
 
     events: int
     bytes: int
+    run_ms: float  # WorkflowExecutionStarted -> the closing event: the server's run time
     first_step_ms: float  # WorkflowExecutionStarted -> first ActivityTaskScheduled
     first_wft_ms: float  # first workflow task, started -> completed
     cycle_ms: float  # between consecutive ActivityTaskScheduled events
@@ -245,6 +284,7 @@ class HistoryStats:
         return cls(
             events=len(events),
             bytes=sum(e.ByteSize() for e in events),
+            run_ms=_ms(events[-1]) - _ms(events[0]),
             first_step_ms=_ms(scheduled[0]) - _ms(events[0]),
             first_wft_ms=_ms(wfts[0]) - _ms(by_id[first_wft]),
             cycle_ms=_mean([_ms(b) - _ms(a) for a, b in itertools.pairwise(scheduled)]),
@@ -264,20 +304,32 @@ class HistoryStats:
 
 # --- the benchmark ----------------------------------------------------------------------
 
-ADAPTER, RAW, RAW_HB = "adapter", "raw", "raw+heartbeat"
+ADAPTER, REPLAY, NOHINT = "adapter", "adapter-replay", "adapter-nohint"
+RAW, RAW_SANDBOX, RAW_HB = "raw", "raw-sandbox", "raw+heartbeat"
 
 
 @dataclass
 class Result:
-    """Wall times of one variant's runs at one size, and their median history figures."""
+    """One variant's runs at one size: wall times, CPU and their median history figures."""
 
     samples: list[float]
+    cpu: list[float]
     history: HistoryStats
 
     @property
     def median(self) -> float:
         """The median wall time of the runs, in seconds."""
         return statistics.median(self.samples)
+
+    @property
+    def run_ms(self) -> float:
+        """The median server run time (start to close event), in ms."""
+        return self.history.run_ms
+
+    @property
+    def cpu_ms(self) -> float:
+        """The median CPU time of this process during a run, in ms."""
+        return statistics.median(self.cpu) * 1000
 
 
 Results = dict[int, dict[str, Result]]
@@ -295,7 +347,7 @@ async def measure(
             sample = await asyncio.wait_for(runners[name](n), RESULT_TIMEOUT)
             samples[name].append(sample)
             ms = sample.seconds * 1000
-            log(f"  {n:>5} steps  {name:<13}  run {r + 1}/{repeat}  {ms:9.1f} ms")
+            log(f"  {n:>5} steps  {name:<14}  run {r + 1}/{repeat}  {ms:9.1f} ms")
     results = {}
     for name in names:
         histories = [
@@ -303,7 +355,9 @@ async def measure(
             for s in samples[name]
         ]
         results[name] = Result(
-            [s.seconds for s in samples[name]], HistoryStats.median_of(histories)
+            [s.seconds for s in samples[name]],
+            [s.cpu for s in samples[name]],
+            HistoryStats.median_of(histories),
         )
     return results
 
@@ -313,29 +367,40 @@ def _label(n: int) -> str:
 
 
 def main_table(results: Results) -> list[str]:
-    """The per-step latency and history table, adapter beside raw."""
+    """Run time, history and CPU per variant and size, each beside raw (sandbox off)."""
     lines = [
-        "| | adapter ms/step | raw ms/step | adapter/raw | adapter history events "
-        "| adapter history KiB | raw history events | raw history KiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| steps | variant | run ms (server) | ms/step | run / raw | history KiB | bytes/step "
+        "| bytes / raw | CPU ms/step | CPU / raw |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, by_name in results.items():
-        a, r = by_name[ADAPTER], by_name[RAW]
-        a_ms, r_ms = a.median * 1000 / n, r.median * 1000 / n
-        lines.append(
-            f"| {_label(n)} | {a_ms:.2f} | {r_ms:.2f} | {a_ms / r_ms:.2f} "
-            f"| {a.history.events:,} | {a.history.bytes / 1024:.1f} "
-            f"| {r.history.events:,} | {r.history.bytes / 1024:.1f} |"
-        )
+        raw = by_name[RAW]
+        for name, res in by_name.items():
+            h = res.history
+            lines.append(
+                f"| {n:,} | {name} | {res.run_ms:,.1f} | {res.run_ms / n:.2f} "
+                f"| {res.run_ms / raw.run_ms:.2f} | {h.bytes / 1024:,.1f} | {h.bytes / n:,.0f} "
+                f"| {h.bytes / raw.history.bytes:.2f} | {res.cpu_ms / n:.2f} "
+                f"| {res.cpu_ms / raw.cpu_ms:.2f} |"
+            )
     return lines
+
+
+def step_bytes(results: Results, name: str) -> float | None:
+    """History bytes one more step costs: the slope between the two largest sizes run."""
+    sizes = [n for n in results if name in results[n]]
+    if len(sizes) < 2:
+        return None
+    a, b = sizes[-2], sizes[-1]
+    return (results[b][name].history.bytes - results[a][name].history.bytes) / (b - a)
 
 
 def detail_table(results: Results) -> list[str]:
     """Where the time goes, from history timestamps."""
     lines = [
-        "| steps | variant | runs ms: min / median / max | start→1st step ms | 1st WFT ms "
-        "| step cycle ms | activity ms: first 10 % / last 10 % | workflow turn ms | bytes/step |",
-        "|---:|---|---|---:|---:|---:|---|---:|---:|",
+        "| steps | variant | wall ms: min / median / max | start→1st step ms | 1st WFT ms "
+        "| step cycle ms | activity ms: first 10 % / last 10 % | workflow turn ms |",
+        "|---:|---|---|---:|---:|---:|---|---:|",
     ]
     for n, by_name in results.items():
         for name, res in by_name.items():
@@ -344,62 +409,98 @@ def detail_table(results: Results) -> list[str]:
                 f"| {n:,} | {name} "
                 f"| {min(s) * 1000:.0f} / {res.median * 1000:.0f} / {max(s) * 1000:.0f} "
                 f"| {h.first_step_ms:.1f} | {h.first_wft_ms:.1f} | {h.cycle_ms:.2f} "
-                f"| {h.activity_first_ms:.2f} / {h.activity_last_ms:.2f} | {h.turn_ms:.2f} "
-                f"| {h.bytes / n:,.0f} |"
+                f"| {h.activity_first_ms:.2f} / {h.activity_last_ms:.2f} | {h.turn_ms:.2f} |"
             )
     return lines
 
 
 def verdict(results: Results) -> list[str]:
-    """Whether the targets are met, and linearity from 100 to 1,000 steps."""
-    ratios = {n: r[ADAPTER].median / r[RAW].median for n, r in results.items()}
-    worst = max(ratios, key=lambda n: ratios[n])
-    failing = [f"{_label(n)} ({ratios[n]:.2f})" for n in ratios if ratios[n] > TARGET_RATIO]
-    lines = [
-        f"Verdict: target adapter/raw ≤ {TARGET_RATIO:.2f} per step "
-        + (f"NOT MET at {', '.join(failing)}" if failing else "MET at every size")
-        + f"; worst {ratios[worst]:.2f} at {_label(worst)}."
+    """Whether the targets are met: run time, history per step, first step, linearity."""
+    lines = []
+    for name in (ADAPTER, REPLAY):
+        ratios = {
+            n: r[name].run_ms / r[RAW].run_ms for n, r in results.items() if name in r and n <= 1000
+        }
+        failing = [f"{_label(n)} ({v:.2f})" for n, v in ratios.items() if v > TARGET_TIME]
+        lines.append(
+            f"{name}: run time ≤ {TARGET_TIME:.2f} × raw "
+            + (f"NOT MET at {', '.join(failing)}" if failing else "met at every size")
+            + " ("
+            + ", ".join(f"{_label(n)} {v:.2f}" for n, v in ratios.items())
+            + ")."
+        )
+    a, r = step_bytes(results, ADAPTER), step_bytes(results, RAW)
+    if a is not None and r:
+        ok = "met" if a / r <= TARGET_BYTES else "NOT MET"
+        lines.append(
+            f"History per step (slope of the two largest sizes): adapter {a:,.0f} B, raw "
+            f"{r:,.0f} B: ×{a / r:.2f} ({ok}, target ≤ {TARGET_BYTES:.2f})."
+        )
+    firsts = [
+        f"{_label(n)}: {name} {by[name].history.first_step_ms:.1f} ms"
+        for n, by in results.items()
+        for name in (ADAPTER, NOHINT, RAW)
+        if name in by and n <= 10
     ]
-    if 100 in results and 1000 in results:
+    if firsts:
+        lines.append("Run start → first step scheduled (server): " + "; ".join(firsts) + ".")
+    if 1000 in results and 5000 in results:
         parts = []
-        for name in (ADAPTER, RAW):
-            small, large = results[100][name], results[1000][name]
-            b100, b1000 = small.history.bytes / 100, large.history.bytes / 1000
-            t100, t1000 = small.median * 1000 / 100, large.median * 1000 / 1000
-            parts.append(
-                f"{name} {b100:,.0f} → {b1000:,.0f} B/step (×{b1000 / b100:.2f}), "
-                f"{t100:.2f} → {t1000:.2f} ms/step (×{t1000 / t100:.2f})"
-            )
-        lines.append("Linearity, 100 → 1,000 steps: " + "; ".join(parts) + ".")
+        for name in (ADAPTER, REPLAY, RAW):
+            if name not in results[5000] or name not in results[1000]:
+                continue
+            small, large = results[1000][name], results[5000][name]
+            t = large.run_ms / (5 * small.run_ms)
+            b = large.history.bytes / (5 * small.history.bytes)
+            parts.append(f"{name} time ×{t:.2f}, bytes ×{b:.2f}")
+        lines.append(
+            f"Linearity, 5,000 steps / (5 × 1,000 steps) (target ≤ {TARGET_LINEAR:.2f} for the "
+            "adapter): " + "; ".join(parts) + "."
+        )
     return lines
 
 
 async def bench(args: argparse.Namespace) -> None:
     """Run the benchmark on a fresh dev server and print the tables."""
     sizes = [n for n in SIZES if n <= args.max_steps]
+    log(f"load average before: {load_average()}")
     async with dev_server() as env:
         client = env.client
         settings = WorkerSettings()
-        app = define_app(client, sizes)
+        app = define_app(client, sizes, nohint=True)
+        replay_app = define_app(client, sizes)
         runners: dict[str, Runner] = {
             ADAPTER: adapter_runner(client, app),
+            REPLAY: adapter_runner(client, replay_app),
+            NOHINT: adapter_runner(client, app, "steps-nohint"),
             RAW: raw_runner(client),
+            RAW_SANDBOX: raw_runner(client, sandboxed=True),
         }
         if args.heartbeat_variant:
             runners[RAW_HB] = raw_runner(client, heartbeat=True)
-        async with Worker(client, app, settings), raw_steps_worker(client, settings):
+        replay_settings = WorkerSettings(force_replay=True)
+        async with (
+            Worker(client, app, settings),
+            Worker(client, replay_app, replay_settings),
+            raw_steps_worker(client, settings),
+            raw_sandboxed_worker(client, settings),
+        ):
             log("warming up ...")
             for size in [n for n in sizes if n <= 100]:
                 for _ in range(args.warmup):
-                    for runner in runners.values():
-                        await runner(size)
+                    for name, runner in runners.items():
+                        if name != NOHINT or size <= 10:
+                            await runner(size)
             results: Results = {}
             for n in sizes:
-                if n >= 1000:
-                    chosen = {k: v for k, v in runners.items() if k != RAW_HB}
-                    results[n] = await measure(client, chosen, n, args.large_repeat)
-                else:
-                    results[n] = await measure(client, runners, n, args.repeat)
+                chosen = {
+                    k: v
+                    for k, v in runners.items()
+                    if (k != NOHINT or n <= 10) and (k != RAW_HB or n <= 100)
+                }
+                repeat = args.repeat if n < 1000 else args.large_repeat if n < 5000 else 1
+                results[n] = await measure(client, chosen, n, repeat)
+    log(f"load average after: {load_average()}")
 
     print()
     print("\n".join(main_table(results)))
@@ -418,13 +519,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--repeat", type=int, default=9, help="runs per variant at 1, 10, 100 steps (default 9)"
     )
     parser.add_argument(
-        "--large-repeat", type=int, default=3, help="runs per variant at 1,000 steps (default 3)"
+        "--large-repeat",
+        type=int,
+        default=3,
+        help="runs per variant at 1,000 steps (default 3; 1 at 5,000)",
     )
     parser.add_argument(
         "--warmup", type=int, default=2, help="untimed runs at 1, 10, 100 steps (default 2)"
     )
     parser.add_argument(
-        "--max-steps", type=int, default=1000, choices=SIZES, help="largest size (default 1000)"
+        "--max-steps", type=int, default=5000, choices=SIZES, help="largest size (default 5000)"
     )
     parser.add_argument(
         "--no-heartbeat-variant",

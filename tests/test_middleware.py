@@ -16,6 +16,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 import adapter as inngest
+from adapter._workflows.step_wire import expand_outcome
 from adapter.testing import run, run_sync
 from tests.helpers import history_events, make_app, running
 
@@ -297,10 +298,15 @@ def _step_outputs(events: list[Any]) -> dict[str, Any]:
     """What each step's activity reported as executed, by step id (the stored outputs)."""
     converter = temporalio.converter.default().payload_converter
     out: dict[str, Any] = {}
+    ids: dict[int, str] = {}  # scheduled event id -> activity id (the step id)
     for e in events:
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            ids[e.event_id] = e.activity_task_scheduled_event_attributes.activity_id
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-            [payload] = e.activity_task_completed_event_attributes.result.payloads
-            report = converter.from_payload(payload, dict)
+            done = e.activity_task_completed_event_attributes
+            [payload] = done.result.payloads
+            target = ids.get(done.scheduled_event_id)
+            report = expand_outcome(converter.from_payload(payload, dict), target)
             executed = report.get("executed")
             if executed:
                 out[executed["id"]] = executed["data"]

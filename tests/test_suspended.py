@@ -20,24 +20,29 @@ from temporalio.client import Client
 from adapter import Inngest, ParallelMode, StepError, Worker, WorkerSettings
 from tests.helpers import eventually, make_app
 
-SHAPES: dict[tuple[str, bool], list[str]] = {}
+SHAPES: dict[tuple[str, bool], Any] = {}
 PATHS = pytest.mark.parametrize("replay", [False, True], ids=["suspended", "replay"])
 
 
-def _shape(history: Any) -> list[str]:
-    """Event types and activity ids, in order (timestamps and payloads left out)."""
-    shape = []
+def _shape(history: Any) -> tuple[list[str], list[tuple[str, int]]]:
+    """The activities scheduled, in order, and how many events of each type history holds.
+
+    (Parallel steps complete in either order, so events are counted, not listed; workflow
+    tasks are left out: how many there are depends on timing, not on the path.)
+    """
+    scheduled, kinds = [], Counter[str]()
     for e in history.events:
-        name = EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
+        kind = EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
+        if not kind.startswith("WORKFLOW_TASK_"):
+            kinds[kind] += 1
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            name += ":" + e.activity_task_scheduled_event_attributes.activity_id
-        shape.append(name)
-    return shape
+            scheduled.append(e.activity_task_scheduled_event_attributes.activity_id)
+    return scheduled, sorted(kinds.items())
 
 
 async def _run(
     client: Client, app: Inngest, fn_id: str, *, replay: bool, data: Any = None, **settings: Any
-) -> tuple[Any, list[str], Worker]:
+) -> tuple[Any, Any, Worker]:
     worker = Worker(client, app, WorkerSettings(force_replay=replay, **settings))
     async with worker:
         [event_id] = await app.send({"name": f"t/{fn_id}", "data": data or {}})
@@ -141,10 +146,7 @@ async def test_each_step_kind_gives_the_same_run_through_both_paths(
         assert calls[fn_id] == 1  # one call of the handler for the whole run
     if fn_id == "seq":
         assert calls["seq"] == (6 if replay else 1)
-        activities = [s for s in shape if s.startswith("ACTIVITY_TASK_SCHEDULED")]
-        assert activities == [
-            f"ACTIVITY_TASK_SCHEDULED:add{s}" for s in ["", ":1", ":2", ":3", ":4"]
-        ]
+        assert shape[0] == ["add", "add:1", "add:2", "add:3", "add:4"]
     SHAPES[(fn_id, replay)] = shape
     other = SHAPES.get((fn_id, not replay))
     if other is not None:

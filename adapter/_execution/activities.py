@@ -23,6 +23,7 @@ from adapter._errors import (
     RetryAfterError,
     StepError,
     StepOutputError,
+    is_fatal,
 )
 from adapter._execution.call import HandlerFailed, Outcome, RunInfo, StepFailed, error_entry
 from adapter._execution.executor import execute, resume
@@ -38,6 +39,7 @@ from adapter._protocol import (
     hub_shard_ids,
 )
 from adapter._protocol_ids import public_run_id
+from adapter._workflows.step_wire import compact_outcome, read_step_input
 
 _PROBE_TIMEOUT = timedelta(seconds=5)
 _CANCEL_CHECK_FOR = 0.5  # seconds a step's end waits for hubs still matching events
@@ -85,7 +87,11 @@ def _translate(
             str(error), details, type=type(error).__name__, non_retryable=True, category=category
         )
     return ApplicationError(
-        str(error) or type(error).__name__, details, type=type(error).__name__, category=category
+        str(error) or type(error).__name__,
+        details,
+        type=type(error).__name__,
+        non_retryable=is_fatal(error),  # e.g. ConfigError: compact steps list no error types
+        category=category,
     )
 
 
@@ -107,13 +113,13 @@ class FunctionActivities:
         self._threads = threads
 
     @activity.defn(name=ActivityName.RUN_STEP)
-    async def run_step(self, inp: StepTask) -> dict[str, Any]:
+    async def run_step(self, inp: Any) -> dict[str, Any]:
         """Call the handler and run the step ``inp["target"]`` when it reaches it."""
         async with _heartbeating():
             return await self._call(inp)
 
     @activity.defn(name=ActivityName.HANDLER)
-    async def run_handler(self, inp: StepTask) -> dict[str, Any]:
+    async def run_handler(self, inp: Any) -> dict[str, Any]:
         """Call the handler to find its next steps, or its return value."""
         return await self._call(inp)
 
@@ -171,8 +177,10 @@ class FunctionActivities:
         done = await asyncio.gather(*(one(w) for w in ids))
         return [w for w, signalled in zip(ids, done, strict=True) if signalled]
 
-    async def _call(self, inp: StepTask) -> dict[str, Any]:
-        run = _RunIds.of(activity.info())
+    async def _call(self, raw: Any) -> dict[str, Any]:
+        ainfo = activity.info()
+        run = _RunIds.of(ainfo)
+        inp, compact = read_step_input(raw, ainfo.activity_id, ainfo.is_local)
         fn = self._functions.get(run.function_id)
         if fn is None:
             raise ApplicationError(
@@ -218,6 +226,8 @@ class FunctionActivities:
             cancel = await _matched_cancel(run.workflow_id, [c.event for c in fn.config.cancel])
             if cancel is not None:
                 wire["cancelled"] = cancel
+        if compact:  # one-letter keys (adapter/_workflows/step_wire.py)
+            wire = compact_outcome(wire, inp.get("target"))
         try:
             # Step results are checked one by one; this catches large step options
             # (e.g. invoke data) so that Temporal never sees an oversized payload.

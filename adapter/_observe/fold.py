@@ -27,6 +27,7 @@ from adapter._observe.decode import Decoder, event_time, iso, loads
 from adapter._observe.listing import RunStatus
 from adapter._observe.steps import StepKind, StepStatus, StepView, step_kind
 from adapter._protocol import ActivityName, Signal, invoked_step_id
+from adapter._workflows.step_wire import expand_outcome
 
 # Timers the orchestrator starts for the run itself (their summaries), not for a step.
 _FINISH_TIMER = "finish timeout"
@@ -129,9 +130,8 @@ class HistoryFold:
         if not isinstance(data, dict) or data.get("activity_type") != ActivityName.HANDLER:
             return
         if "result" in marker.details:
-            self.plan(
-                await self.decoder.first(marker.details["result"].payloads), event_time(event)
-            )
+            result = await self.decoder.first(marker.details["result"].payloads)
+            self.plan(expand_outcome(result, None), event_time(event))
 
     async def _activity(self, event: HistoryEvent, when: datetime) -> None:
         """``step.run`` activities: scheduled, (last attempt) started, and how they closed."""
@@ -152,7 +152,7 @@ class HistoryFold:
         elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             done = event.activity_task_completed_event_attributes
             if (found := self.by_activity.get(done.scheduled_event_id)) is not None:
-                outcome = await self.decoder.first(done.result.payloads)
+                outcome = expand_outcome(await self.decoder.first(done.result.payloads), found.id)
                 found.end(StepStatus.COMPLETED, when)
                 executed = outcome.get("executed") if isinstance(outcome, dict) else None
                 if isinstance(executed, dict) and executed.get("id") == found.id:

@@ -15,26 +15,34 @@ class FunctionTimeout(Exception):
     """The run did not start (``timeouts.start``) or finish (``timeouts.finish``) in time."""
 
 
-def retry_policy(opts: dict[str, Any]) -> RetryPolicy:
-    """The function's retry policy: ``retries`` + 1 attempts with exponential backoff."""
+def retry_policy(opts: dict[str, Any], *, compact: bool = False) -> RetryPolicy:
+    """The function's retry policy: ``retries`` + 1 attempts with exponential backoff.
+
+    ``compact`` (step_wire.py) leaves out the non-retryable error types: the step
+    activity raises those errors non-retryable itself, and history records the list on
+    every step.
+    """
     backoff = opts["backoff"]
     return RetryPolicy(
         initial_interval=timedelta(seconds=backoff["initial"]),
         backoff_coefficient=backoff["coefficient"],
         maximum_interval=timedelta(seconds=backoff["maximum"]),
         maximum_attempts=opts["retries"] + 1,
-        non_retryable_error_types=sorted(FATAL_ERROR_NAMES),
+        non_retryable_error_types=None if compact else sorted(FATAL_ERROR_NAMES),
     )
 
 
-def step_options(opts: dict[str, Any], policy: RetryPolicy, step: dict[str, Any]) -> dict[str, Any]:
+def step_options(
+    opts: dict[str, Any], policy: RetryPolicy, step: dict[str, Any], *, compact: bool = False
+) -> dict[str, Any]:
     """A step activity's start-to-close timeout and retry policy (``execute_activity``'s).
 
     ``step`` is what ``step.run(timeout=, retries=)`` put in the plan: the step's own,
     else the function's (``step_timeout``, ``policy``).
     """
-    if "retries" in step:
-        policy = retry_policy({**opts, "retries": step["retries"]})
+    if "retries" in step or compact:
+        retries = step.get("retries", opts["retries"])
+        policy = retry_policy({**opts, "retries": retries}, compact=compact)
     timeout = timedelta(seconds=step.get("timeout", opts["step_timeout"]))
     return {"start_to_close_timeout": timeout, "retry_policy": policy}
 

@@ -21,7 +21,6 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     CancelledError,
-    ChildWorkflowError,
 )
 
 from adapter._errors import FATAL_ERROR_NAMES
@@ -33,13 +32,8 @@ from adapter._protocol import (
     Query,
     RunInput,
     Signal,
-    StepTask,
-    invoke_child_id,
     lifecycle_event_id,
-    run_input,
-    step_event_id,
 )
-from adapter._temporal.search_attributes import run_search_attributes
 from adapter._workflows.alarms import Alarms
 from adapter._workflows.calls import LOCAL_TIMEOUT
 from adapter._workflows.clock import now_ms
@@ -51,10 +45,13 @@ from adapter._workflows.failures import (
     run_failure,
     step_options,
 )
+from adapter._workflows.invoke_step import invoke_child
 from adapter._workflows.lanes import first_to_finish, is_first_wins, is_lane, run_lanes
+from adapter._workflows.limits import check_room
 from adapter._workflows.priority import run_priority
-from adapter._workflows.progress import Progress, invoke_timed_out, plan_stands
+from adapter._workflows.progress import Progress, plan_stands
 from adapter._workflows.slots import ConcurrencySlots
+from adapter._workflows.step_wire import expand_outcome, step_input
 from adapter._workflows.subscriptions import HubSubscriptions
 
 
@@ -234,6 +231,7 @@ class FunctionRun:
             else None
         )
         while True:
+            check_room(self._fn_id, plan, len(self._order))  # limits.py: fail before Temporal
             outcome: dict[str, Any] | None
             if plan is None:
                 outcome = await self._call_handler()
@@ -261,15 +259,10 @@ class FunctionRun:
             return only
         return only if plan_stands(only, grew=len(self._order) > before) else None
 
-    def _activity_input(self, target: str | None, hint: bool = False) -> StepTask:
+    def _activity_input(self, target: str | None, hint: bool = False) -> Any:
         # Function, workflow and run ids reach the activity through activity.info().
-        inp: StepTask = {"memo_len": len(self._order)}
-        if target is not None:
-            inp["target"] = target
-            inp["run_new"] = self._progress.alone and not hint  # it may run a new step met first
-        if hint:
-            inp["hint"] = True
-        return inp
+        run_new = self._progress.alone and not hint  # it may run a new step met first
+        return step_input(len(self._order), target, run_new, hint)  # compact: step_wire.py
 
     def _record(self, step_id: str, entry: dict[str, Any], completed_ms: int | None = None) -> None:
         if step_id in self._memo:
@@ -291,6 +284,7 @@ class FunctionRun:
                 retry_policy=self._policy,
                 summary="handler",
             )
+            result = expand_outcome(result, None)
             await self._progress.seen(result)
             return result
         except ActivityError as err:
@@ -328,7 +322,7 @@ class FunctionRun:
         elif kind == "wait":
             entry = await self._wait(step_id, planned.get("opts", {}))
         elif kind == "invoke":
-            entry = await self._invoke(step_id, planned.get("opts", {}))
+            entry = await invoke_child(self._opts, step_id, planned.get("opts", {}))
         else:
             raise ApplicationError(
                 f"unknown step kind {kind!r}", type="ConfigError", non_retryable=True
@@ -343,20 +337,23 @@ class FunctionRun:
     async def _run_step(
         self, step_id: str, hint: bool = False, step_opts: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
+        inp = self._activity_input(step_id, hint)
+        compact = isinstance(inp, list)  # adapter/_workflows/step_wire.py
         try:
             outcome: dict[str, Any] = await workflow.execute_activity(
                 ActivityName.RUN_STEP,
-                self._activity_input(step_id, hint),
+                inp,
                 activity_id=step_id,
                 summary=step_id,
                 heartbeat_timeout=timedelta(seconds=self._opts["heartbeat_timeout"]),
-                **step_options(self._opts, self._policy, step_opts or {}),  # step.run(timeout=)
+                **step_options(self._opts, self._policy, step_opts or {}, compact=compact),
             )
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type in FATAL_ERROR_NAMES:
                 raise run_failure(err) from None
             return self._progress.ran(cause, step_id), {"error": error_entry(cause or err)}, None
+        outcome = expand_outcome(outcome, step_id)
         executed = outcome.get("executed")
         if executed:  # with run_new, maybe another new step its call met first
             return executed["id"], {"data": executed["data"]}, outcome
@@ -411,35 +408,6 @@ class FunctionRun:
         )
         self._hubs |= self._subscriptions.hubs
         return key
-
-    async def _invoke(self, step_id: str, opts: dict[str, Any]) -> dict[str, Any]:
-        info = workflow.info()
-        event = {
-            "name": LifecycleEvent.INVOKED.value,
-            "id": step_event_id(info.workflow_id, step_id),
-            "ts": now_ms(),
-            "data": opts["data"],
-        }
-        if opts.get("v") is not None:
-            event["v"] = opts["v"]  # step.invoke(v=...): the invoked run's event.v
-        timeout = opts.get("timeout")
-        try:
-            tagged = bool(self._opts.get("search_attributes"))
-            child_opts = {**opts["opts"], "search_attributes": tagged}
-            result = await workflow.execute_child_workflow(
-                opts["function_id"],
-                run_input(opts["app_id"], [event], child_opts),
-                id=invoke_child_id(info.workflow_id, step_id),
-                task_queue=opts["task_queue"],
-                execution_timeout=None if timeout is None else timedelta(seconds=timeout),
-                static_summary=step_id,
-                search_attributes=run_search_attributes(opts["app_id"], opts["function_id"], event)
-                if tagged
-                else None,
-            )
-        except ChildWorkflowError as err:
-            return invoke_timed_out(err) or {"error": error_entry(err.cause or err)}
-        return {"data": result}
 
     def _priority(self) -> int:
         return run_priority(self._opts.get("priority"), self._events[0])

@@ -1,0 +1,49 @@
+"""The largest run: a clear error before Temporal's history limits, never a terminated run.
+
+Temporal terminates a workflow whose history passes 51,200 events or 50 MB (its
+defaults, ``limit.historyCount.error`` and ``limit.historySize.error``). A sequential
+step costs six events (the activity's scheduled, started, completed, and the workflow
+task's three), so a run supports about :data:`MAX_SEQUENTIAL_STEPS` steps. Before each
+turn of its loop the orchestrator checks that the next steps fit with room for the
+run's end (:data:`RESERVE_EVENTS`, :data:`RESERVE_BYTES`); when they do not, the run
+fails with a non-retryable ``HistoryLimitError`` naming the function and what to do
+(split the work with ``step.invoke``), and ``inngest/function.failed`` is sent as for
+any failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+STEP_LIMIT = "run-history-limit"  # workflow.patched: only a run at the limit takes it
+HISTORY_EVENTS_LIMIT = 51_200
+HISTORY_BYTES_LIMIT = 50 * 1024 * 1024
+EVENTS_PER_STEP = 6
+RESERVE_EVENTS = 400  # the run's end: lifecycle event, unsubscribes, its close
+RESERVE_BYTES = 8 * 1024 * 1024  # a few steps' largest results (2 MiB each) and the end
+MAX_SEQUENTIAL_STEPS = (HISTORY_EVENTS_LIMIT - RESERVE_EVENTS) // EVENTS_PER_STEP  # 8,466
+
+
+def check_room(function_id: str, plan: list[dict[str, Any]] | None, steps: int) -> None:
+    """Fail the run with ``HistoryLimitError`` if its next steps would not fit in history."""
+    info = workflow.info()
+    events, size = info.get_current_history_length(), info.get_current_history_size()
+    upcoming = EVENTS_PER_STEP * max(len(plan or ()), 1)
+    if events + upcoming + RESERVE_EVENTS <= HISTORY_EVENTS_LIMIT and (
+        size + RESERVE_BYTES <= HISTORY_BYTES_LIMIT
+    ):
+        return
+    if not workflow.patched(STEP_LIMIT):
+        return
+    raise ApplicationError(
+        f"function '{function_id}' stopped after {steps} steps: its history ({events:,} events, "
+        f"{size / 2**20:.1f} MiB) is near Temporal's limits ({HISTORY_EVENTS_LIMIT:,} events, "
+        f"{HISTORY_BYTES_LIMIT // 2**20} MiB); a run holds about {MAX_SEQUENTIAL_STEPS:,} "
+        "sequential steps: split the work into functions called with step.invoke",
+        {"stack": "", "events": events, "bytes": size, "steps": steps},
+        type="HistoryLimitError",
+        non_retryable=True,
+    )
