@@ -83,13 +83,13 @@ class _MockSender:
         self._client = client
         self._sent = sent
 
-    async def send(self, events: Any) -> list[str]:
-        """Record ``events``; return the client's ids."""
+    async def send(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
+        """Record ``events``; return the client's ids (a mock client has no middleware)."""
         prepared = prepare_events(events)
         self._sent.extend(e.model_dump(exclude_none=True) for e in prepared)
         return await self._client.send(prepared)
 
-    def send_sync(self, events: Any) -> list[str]:
+    def send_sync(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
         """Blocking twin of :meth:`send`."""
         prepared = prepare_events(events)
         self._sent.extend(e.model_dump(exclude_none=True) for e in prepared)

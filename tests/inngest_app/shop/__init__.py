@@ -1,0 +1,1 @@
+"""A small shop backend: orders, receipts and a daily report, as Inngest functions."""
