@@ -219,6 +219,9 @@ Subscription = TypedDict(
         "if": str | None,
         "run": str,
         "trigger": NotRequired[dict[str, Any]],
+        # the run's shard count (its subscription went to every shard of it): a hub's
+        # log scan reads only the events of its own shard under that count
+        "shards": NotRequired[int],
     },
 )
 
@@ -316,14 +319,14 @@ class SignalWithStart(TypedDict):
 class LogScan(TypedDict):
     """A hub shard's request to match subscriptions' gaps against the event log.
 
-    ``subs``: ``{"key", "kind", "if", "window_ms", "expires_ms", "from_ms", "to_ms"}``
-    each; the answer maps each key to its earliest match (``{"event", "sent_ms",
-    "partial"?}``, as the hub buffers it) or None.
+    ``subs``: ``{"key", "kind", "if", "window_ms", "expires_ms", "from_ms", "to_ms",
+    "shards"}`` each (``shards``: the subscriber's shard count, None when unknown: every
+    event of the name is then a candidate); the answer maps each key to its earliest match
+    (``{"event", "sent_ms", "partial"?}``, as the hub buffers it) or None.
     """
 
     name: str
     shard: int
-    shards: int
     subs: list[dict[str, Any]]
 
 

@@ -38,6 +38,7 @@ from adapter._execution.suspended import SuspendedHandlers
 from adapter._protocol import SHARED_TASK_QUEUE
 from adapter._temporal.holders import check_holders
 from adapter._temporal.hub_log import scan_event_log
+from adapter._temporal.hub_shards import resolve as hub_shards_setting
 from adapter._temporal.options import TemporalOptions, with_options, worker_plugins
 from adapter._temporal.registry import register
 from adapter._temporal.router import route_event
@@ -104,6 +105,16 @@ class WorkerSettings:
 
     The app's registration and schedules carry it; an older deploy never replaces them.
     """
+    hub_shards: int | None = None
+    """Hub workflows per waited-on event name (default ``ADAPTER_HUB_SHARDS``, else 4).
+
+    Published in the app's registration, where senders learn it; every worker of a
+    namespace should publish the same count (README, "How it runs on Temporal").
+    """
+
+    def __post_init__(self) -> None:
+        """Check the hub shard count now: one line naming the setting."""
+        hub_shards_setting(self.hub_shards)
 
 
 class Worker:
@@ -165,7 +176,12 @@ class Worker:
 
     async def run(self) -> None:
         """Register, then poll until :meth:`shutdown` (or cancellation)."""
-        await register(self.client, self.app, code_version(self.app, self._settings.deploy_stamp))
+        await register(
+            self.client,
+            self.app,
+            code_version(self.app, self._settings.deploy_stamp),
+            self._settings.hub_shards,
+        )
         await SHARED.acquire(self.client, self._settings, self._shared_activities, self._options)
         try:
             await self.temporal.run()
@@ -195,7 +211,12 @@ class Worker:
 
     async def __aenter__(self) -> Worker:
         """Register the app and start polling in the background."""
-        await register(self.client, self.app, code_version(self.app, self._settings.deploy_stamp))
+        await register(
+            self.client,
+            self.app,
+            code_version(self.app, self._settings.deploy_stamp),
+            self._settings.hub_shards,
+        )
         await SHARED.acquire(self.client, self._settings, self._shared_activities, self._options)
         await self.temporal.__aenter__()
         return self

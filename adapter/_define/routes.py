@@ -18,6 +18,7 @@ from typing import Any
 from adapter._define.expressions import matches
 from adapter._define.first_step import waited_event_names
 from adapter._define.function import App, Function
+from adapter._protocol_ids import HUB_SHARDS
 
 REGISTRATION_VERSION = 1  # the shape of a registration; bump on incompatible changes
 
@@ -126,6 +127,12 @@ class RouteTable:
     waited: frozenset[str]  # names some app's runs wait or cancel on
     waits_any: bool  # some app may wait on any name (a non-literal wait_for_event)
     paused: frozenset[tuple[str, str]] = frozenset()  # (app id, function id) of paused ones
+    shard_counts: tuple[tuple[str, int], ...] = ()  # hub shards each app publishes
+
+    @property
+    def hub_shards(self) -> list[int]:
+        """The distinct hub shard counts published, ascending (the default when none is)."""
+        return sorted({n for _, n in self.shard_counts}) or [HUB_SHARDS]
 
     @classmethod
     def of(
@@ -139,11 +146,14 @@ class RouteTable:
         routes: list[Route] = []
         waited: set[str] = set()
         waits_any = False
+        counts: dict[str, int] = {}
         for reg in registrations:
             if reg.get("v") != REGISTRATION_VERSION:
                 continue
             app_id, queue = reg["app_id"], reg["task_queue"]
             apps.append(app_id)
+            shards = reg.get("hub_shards", HUB_SHARDS)  # absent: a worker before the setting
+            counts[app_id] = shards if isinstance(shards, int) and shards >= 1 else HUB_SHARDS
             routes.extend(Route.from_wire(app_id, queue, f) for f in reg["functions"])
             waits = reg.get("waits")
             if waits is None:
@@ -151,7 +161,14 @@ class RouteTable:
             else:
                 waited.update(waits)
         held = frozenset((str(p.get("app_id")), str(p.get("function_id"))) for p in paused)
-        return cls(tuple(sorted(apps)), tuple(routes), frozenset(waited), waits_any, held)
+        return cls(
+            tuple(sorted(apps)),
+            tuple(routes),
+            frozenset(waited),
+            waits_any,
+            held,
+            tuple(sorted(counts.items())),
+        )
 
     @property
     def empty(self) -> bool:

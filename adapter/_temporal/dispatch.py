@@ -80,6 +80,11 @@ class _Plan:
     def add(self, key: str, job: Job) -> None:
         self.ordered.setdefault(key, []).append(job)
 
+    @property
+    def shards(self) -> int:
+        """The hub shards runs subscribe to: the largest count published."""
+        return max(self.table.hub_shards) if self.table is not None else HUB_SHARDS
+
     def duplicate(self, event_id: str) -> None:
         """Mark an event whose id was accepted before with other data."""
         outcome = self.outcomes.setdefault(event_id, {"runs": [], "gated": [], "matched": 0})
@@ -118,7 +123,8 @@ async def dispatch(
         plan.outcomes[event.id] = outcome
         if hubs and table.waited_on(event.name):
             # Hubs need no delivery order: one job per event keeps them concurrent.
-            plan.add(f"hub:{event.id}", _bind(publish, client, data, plan.sent_ms))
+            shards = table.hub_shards
+            plan.add(f"hub:{event.id}", _bind(publish, client, data, plan.sent_ms, shards))
         for route in table.for_event(event.name, data):
             if only is not None and (route.app_id, route.function_id) not in only:
                 continue
@@ -130,7 +136,12 @@ async def dispatch(
             gate = function_gate_id(route, data)
             if gate is not None:
                 outcome["gated"].append({"function": route.function_id, "gate": gate})
-                plan.add(gate, _bind(signal_gate, client, route, gate, data, tagged, plan.sent_ms))
+                plan.add(
+                    gate,
+                    _bind(
+                        signal_gate, client, route, gate, data, tagged, plan.sent_ms, plan.shards
+                    ),
+                )
             else:
                 workflow_id = trigger_id(route, data)
                 outcome["runs"].append(workflow_id)
@@ -194,23 +205,30 @@ def trigger_id(route: Route, data: dict[str, Any]) -> str:
     return run_id(route.app_id, route.function_id, data["id"])
 
 
-def _opts(route: Route, tagged: bool) -> dict[str, Any]:
-    return {**route.run_opts, "search_attributes": tagged}
+def _opts(route: Route, tagged: bool, shards: int) -> dict[str, Any]:
+    """A run's options: the deployed function's, and the hub shards it subscribes to."""
+    return {**route.run_opts, "search_attributes": tagged, "hub_shards": shards}
 
 
-async def publish(client: Client, data: dict[str, Any], sent_ms: int) -> None:
-    """Hand the event to one shard of its name's hub, where waits and cancels listen.
+async def publish(
+    client: Client, data: dict[str, Any], sent_ms: int, shards: Sequence[int] = (HUB_SHARDS,)
+) -> None:
+    """Hand the event to its shard of its name's hub, where waits and cancels listen.
 
+    ``shards``: the shard counts the registrations publish (one, unless they disagree:
+    then the event goes to its shard under each; :mod:`adapter._temporal.hub_shards`).
     Large events go as their partial form (:func:`adapter._workflows.hub_events.hub_event`).
     """
-    await client.start_workflow(
-        WorkflowName.HUB,
-        {},
-        id=hub_shard_for_event(data["name"], data["id"], HUB_SHARDS),
-        task_queue=SHARED_TASK_QUEUE,
-        start_signal=Signal.EVENT,
-        start_signal_args=[hub_event(data, sent_ms)],
-    )
+    ids = dict.fromkeys(hub_shard_for_event(data["name"], data["id"], n) for n in shards)
+    for shard in ids:
+        await client.start_workflow(
+            WorkflowName.HUB,
+            {},
+            id=shard,
+            task_queue=SHARED_TASK_QUEUE,
+            start_signal=Signal.EVENT,
+            start_signal_args=[hub_event(data, sent_ms)],
+        )
 
 
 async def record(
@@ -243,6 +261,7 @@ async def signal_gate(
     data: dict[str, Any],
     tagged: bool,
     sent_ms: int | None = None,
+    shards: int = HUB_SHARDS,
 ) -> None:
     """Hand the event to the function's gate, starting the gate if it is not running.
 
@@ -254,7 +273,7 @@ async def signal_gate(
         "app_id": route.app_id,
         "function_id": route.function_id,
         "task_queue": route.task_queue,
-        "opts": _opts(route, tagged),
+        "opts": _opts(route, tagged, shards),
         "gate": route.gate,
     }
     await client.start_workflow(
@@ -285,7 +304,7 @@ async def trigger(
     async def start() -> None:
         await client.start_workflow(
             route.function_id,
-            run_input(route.app_id, [data], _opts(route, tagged)),
+            run_input(route.app_id, [data], _opts(route, tagged, plan.shards)),
             task_queue=route.task_queue,
             static_summary=run_summary(route.function_id, data["name"]),
             **options,
@@ -299,7 +318,7 @@ async def trigger(
     if (
         route.idempotency is not None
         and route.singleton is None
-        and await _restart_after_idempotency_period(client, route, data, options, tagged)
+        and await _restart_after_idempotency_period(client, route, data, options, plan)
     ):
         return
     earlier = await started_event(client, workflow_id, existing_run)
@@ -392,7 +411,7 @@ async def _restart_after_idempotency_period(
     route: Route,
     data: dict[str, Any],
     options: dict[str, Any],
-    tagged: bool,
+    plan: _Plan,
 ) -> bool:
     """Idempotency keys hold for 24 hours (as in Inngest), then a new run may start.
 
@@ -404,7 +423,7 @@ async def _restart_after_idempotency_period(
     try:
         await client.start_workflow(
             route.function_id,
-            run_input(route.app_id, [data], _opts(route, tagged)),
+            run_input(route.app_id, [data], _opts(route, plan.tagged, plan.shards)),
             task_queue=route.task_queue,
             **{**options, "id_reuse_policy": WorkflowIDReusePolicy.ALLOW_DUPLICATE},
         )

@@ -64,12 +64,13 @@ async def _entries(
     query = anchors_query(
         tagged=tagged, name=req["name"], since=since, until=until, until_inclusive=False
     )
+    counts = {s.get("shards") for s in req["subs"]}
     async for wf in client.list_workflows(query):
         event_id = event_id_of(wf)
         if not is_anchor(wf) or not event_id or event_id in seen:
             continue
         seen.add(event_id)
-        if hub_shard_index(event_id, req["shards"]) == req["shard"]:
+        if any(_on_shard(event_id, n, req["shard"]) for n in counts):
             anchors.append((wf, event_id))
 
     async def read(anchor: tuple[WorkflowExecution, str]) -> dict[str, Any] | None:
@@ -84,10 +85,15 @@ async def _entries(
         sent = inp.get("sent_ms") if isinstance(inp, dict) else None
         if not isinstance(sent, int):
             sent = int(wf.start_time.timestamp() * 1000)
-        return dict(hub_event(event, sent))
+        return {**hub_event(event, sent), "id": event_id}
 
     found = [e for e in await map_limited(read, anchors) if e is not None]
     return sorted(found, key=lambda e: int(e["sent_ms"]))
+
+
+def _on_shard(event_id: str, shards: int | None, shard: int) -> bool:
+    """Whether an event belongs to ``shard`` under a subscriber's count (None: any)."""
+    return shards is None or hub_shard_index(event_id, int(shards)) == shard
 
 
 def _program(condition: Any) -> Any:
@@ -99,9 +105,11 @@ def _program(condition: Any) -> Any:
         return False  # never true, as at the hub
 
 
-def _matches(sub: dict[str, Any], program: Any, entry: dict[str, Any]) -> bool:
+def _matches(sub: dict[str, Any], program: Any, entry: dict[str, Any], shard: int) -> bool:
     sent = int(entry["sent_ms"])
     if not max(sub["from_ms"], sub["window_ms"]) <= sent <= sub["to_ms"]:
+        return False
+    if not _on_shard(entry["id"], sub.get("shards"), shard):
         return False
     if sub.get("expires_ms") is not None and sent > sub["expires_ms"]:
         return False
@@ -139,7 +147,7 @@ async def scan_event_log(req: LogScan) -> dict[str, Any]:
         for sub in open_subs:
             for entry in entries:
                 earlier = sub["key"] not in best or entry["sent_ms"] < best[sub["key"]]["sent_ms"]
-                if earlier and _matches(sub, programs[sub["key"]], entry):
+                if earlier and _matches(sub, programs[sub["key"]], entry, req["shard"]):
                     best[sub["key"]] = entry
                     break
         since = until
@@ -159,4 +167,8 @@ async def scan_event_log(req: LogScan) -> dict[str, Any]:
                 len(open_subs),
             )
             break
-    return {s["key"]: best.get(s["key"]) for s in subs}
+    found = {s["key"]: best.get(s["key"]) for s in subs}
+    return {
+        k: None if e is None else {f: v for f, v in e.items() if f != "id"}
+        for k, e in found.items()
+    }

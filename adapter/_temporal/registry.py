@@ -33,6 +33,8 @@ from adapter._protocol import (
     WorkflowName,
     registry_id,
 )
+from adapter._temporal.hub_shards import resolve as hub_shards_setting
+from adapter._temporal.hub_shards import warn_if_disagreeing
 from adapter._temporal.registry_memo import digest, digest_of, memo_of, unpack
 
 log = logging.getLogger("adapter")
@@ -43,8 +45,13 @@ _INPUTS: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _LIST_QUERY = f"WorkflowType = '{WorkflowName.REGISTRY.value}' AND ExecutionStatus = 'Running'"
 
 
-async def register(client: Client, app: App, version: CodeVersion | None = None) -> dict[str, Any]:
+async def register(
+    client: Client, app: App, version: CodeVersion | None = None, hub_shards: int | None = None
+) -> dict[str, Any]:
     """Publish what ``app``'s workers serve; returns the registration in force.
+
+    ``hub_shards``: the worker's hub shard count (default ``ADAPTER_HUB_SHARDS`` or 4),
+    published for senders (:mod:`adapter._temporal.hub_shards`).
 
     The registration carries the deploy's :class:`~adapter._define.version.CodeVersion`
     (default: :func:`~adapter._define.version.code_version`). A worker of an older deploy
@@ -52,7 +59,11 @@ async def register(client: Client, app: App, version: CodeVersion | None = None)
     and says so: routing follows the newest deploy, whatever the start order.
     """
     version = version or code_version(app)
-    entry = {**registration(app), "version": version.to_json()}
+    entry = {
+        **registration(app),
+        "version": version.to_json(),
+        "hub_shards": hub_shards_setting(hub_shards),
+    }
     handle = client.get_workflow_handle(registry_id(app.app_id))
     try:
         desc = await handle.describe()
@@ -225,6 +236,7 @@ class RegistryCache:
             for app in copy.forgotten:
                 merged.pop(app, None)
             copy.table = RouteTable.of(list(merged.values()), paused=copy.paused)
+            warn_if_disagreeing(dict(copy.table.shard_counts))
         return copy.table
 
 

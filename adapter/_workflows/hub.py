@@ -242,7 +242,6 @@ class EventHub:
         request: LogScan = {
             "name": str(named[-1]) if named and named[-1] else name,
             "shard": int(shard),
-            "shards": HUB_SHARDS,
             "subs": subs,
         }
         found: dict[str, Any] = {}

@@ -386,6 +386,7 @@ class HubState:
                 "expires_ms": record.get("expires_ms"),
                 "from_ms": record["scanning"][0],
                 "to_ms": record["scanning"][1],
+                "shards": record.get("shards"),
             }
             for record in self.catchup.due(self.subs.values(), limit)
         ]

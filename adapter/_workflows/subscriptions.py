@@ -97,6 +97,7 @@ class HubSubscriptions:
             "expires_ms": expires_ms,
             "if": None if condition is None else interpolate_event(condition, trigger),
             "run": self._run,
+            "shards": self._shards,
         }
         size = json_size(sub) + SUB_OVERHEAD
         if size > SUB_BYTES:
