@@ -14,7 +14,14 @@ from adapter._define.event import Event, prepare_events
 from adapter._define.serializer import UNSET, decode, encode
 from adapter._errors import StepOutputError, _Interrupt
 from adapter._execution.call import Execution, Planned
-from adapter._execution.invoke import invoke_opts, resolve_target, stubbed_invoke_opts
+from adapter._execution.invoke import (
+    invoke_opts,
+    is_memoized,
+    is_remote,
+    remote_invoke_opts,
+    resolve_target,
+    stubbed_invoke_opts,
+)
 from adapter._execution.middleware import send_events, send_events_sync
 from adapter._execution.step_context import bind as bind_step_context
 from adapter._execution.step_opts import (
@@ -199,7 +206,13 @@ class Step(_StepBase):
         timeout: DurationLike | None = None,
         v: str | None = None,
     ) -> Any:
-        """Like :meth:`invoke`, naming the function by id."""
+        """Like :meth:`invoke`, naming the function by id (of this app, or ``app_id``'s)."""
+        if app_id is not None and is_remote(self._ex, step_id, app_id):
+            memoized = is_memoized(self._ex, step_id)
+            args = (self._ex, step_id, app_id, function_id, data, timeout, v)
+            opts = {} if memoized else await remote_invoke_opts(*args)
+            _, value, _ = await self._new("invoke", step_id, opts)
+            return value
         target = self._invoke_target(step_id, function_id, app_id)
         if target is None:
             opts = stubbed_invoke_opts(step_id, function_id, app_id, data, timeout)
@@ -311,7 +324,13 @@ class StepSync(_StepBase):
         timeout: DurationLike | None = None,
         v: str | None = None,
     ) -> Any:
-        """Like :meth:`invoke`, naming the function by id."""
+        """Like :meth:`invoke`, naming the function by id (of this app, or ``app_id``'s)."""
+        if app_id is not None and is_remote(self._ex, step_id, app_id):
+            opts: dict[str, Any] = {}
+            if not is_memoized(self._ex, step_id):  # the handler's thread has no loop
+                args = (self._ex, step_id, app_id, function_id, data, timeout, v)
+                opts = asyncio.run(remote_invoke_opts(*args))
+            return self._new("invoke", step_id, opts)
         target = self._invoke_target(step_id, function_id, app_id)
         if target is None:
             opts = stubbed_invoke_opts(step_id, function_id, app_id, data, timeout)
