@@ -226,3 +226,49 @@ async def test_dev_worker_reloads_new_changed_and_broken_modules(
     finally:
         stop.set()
         await task
+
+
+CODEC_CLIENT = """
+from temporalio.converter import PayloadCodec
+
+from adapter import Inngest
+
+
+class Passthrough(PayloadCodec):
+    # A codec without __eq__: every fresh import of this module makes an unequal one.
+    async def encode(self, payloads):
+        return list(payloads)
+
+    async def decode(self, payloads):
+        return list(payloads)
+
+
+inngest = Inngest(app_id={app!r}, payload_codec=Passthrough())
+"""
+
+
+async def test_dev_worker_reloads_an_app_with_a_payload_codec(
+    client: Client, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    app_id = f"dev-codec-{tag}"
+    folder = _folder(tmp_path, app_id)
+    (folder / "client.py").write_text(CODEC_CLIENT.format(app=app_id))
+    event = f"greet-{tag}"
+    _write(folder, "greet", GREET, event=event, reply="v1")
+    lines: list[str] = []
+    workers = DevWorkers(client, FolderLoad.of(folder, discover(folder)), out=lines.append)
+    sender = Inngest(app_id=f"sender-{tag}")
+    sender.set_temporal_client(client)
+    stop = asyncio.Event()
+    task = asyncio.create_task(workers.run(stop))
+    try:
+        await eventually(lambda: _registered(client, app_id, "greet"), message="not registered")
+        _write(folder, "greet", GREET, event=event, reply="v2")
+        await eventually(lambda: workers.reloads > 0, message=f"not reloaded: {lines}")
+        [event_id] = await sender.send({"name": event, "data": {}})
+        assert await client.get_workflow_handle(run_id(app_id, "greet", event_id)).result() == "v2"
+        assert not any("did not start" in line for line in lines), lines
+    finally:
+        stop.set()
+        await task

@@ -25,11 +25,13 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from temporalio.client import Client
+from temporalio.converter import PayloadCodec
 
 from adapter._define.client import Inngest
 from adapter._define.function import Function
 from adapter._define.version import code_version
 from adapter._dev.folder import FolderLoad, ModuleProblem, load_folder, publish, snapshot
+from adapter._temporal.options import with_options
 from adapter._temporal.registry import unregister
 from adapter._temporal.schedules import SyncReport, sync_schedules
 from adapter._temporal.search_attributes import prepare_namespace
@@ -72,6 +74,7 @@ class DevWorkers:
         self._snapshot = snapshot(self.folder)
         self._workers: contextlib.AsyncExitStack | None = None
         self._shared: contextlib.AsyncExitStack | None = None
+        self._shared_codec: PayloadCodec | None = None
         self._apps: set[str] = set()
         self.reloads = 0
         """How many reloads started a new set of workers (tests await it)."""
@@ -102,8 +105,7 @@ class DevWorkers:
         finally:
             unpublish()
             await self._stop()
-            if self._shared is not None:
-                await self._shared.aclose()
+            await self._release_shared()
 
     async def check(self) -> bool:
         """Reload when the folder changed since the last look; True when it had."""
@@ -125,7 +127,19 @@ class DevWorkers:
         if new.functions == old.functions:
             self._load = new  # the same function objects: nothing new to run (only problems)
             return
+        codecs = [self._codec(app) for app in new.apps]
+        if any(not _same(codecs[0], c) for c in codecs[1:]):
+            self._out(
+                "reload: the apps of the folder have different payload codecs (they share the "
+                "namespace's queue and need one); still running the previous functions"
+            )
+            self._load = replace(old, problems=new.problems)
+            return
         await self._stop()
+        if codecs and self._shared is not None and not _same(self._shared_codec, codecs[0]):
+            # A fresh import makes a new codec object: one that is not equal to the old
+            # one needs a new shared-queue worker (hubs and event records wait meanwhile).
+            await self._release_shared()
         try:
             await self._start(new)
         except Exception as exc:
@@ -135,7 +149,14 @@ class DevWorkers:
             )
             log.debug("reload failed", exc_info=True)
             await self._stop()
-            await self._start(old)
+            try:
+                await self._start(old)
+            except Exception as again:
+                self._out(
+                    f"reload: the previous functions did not start either "
+                    f"({type(again).__name__}: {again}); restart adapter dev"
+                )
+            self._load = replace(old, problems=new.problems)
             return
         self._load = new
         self.reloads += 1
@@ -160,6 +181,7 @@ class DevWorkers:
                 if self._shared is None:
                     # Hold the shared queue's worker for our whole run: restarts keep it up.
                     self._shared = contextlib.AsyncExitStack()
+                    self._shared_codec = worker.client.data_converter.payload_codec
                     await self._shared.enter_async_context(worker.holding_shared_queue())
         except BaseException:
             await stack.aclose()
@@ -173,11 +195,27 @@ class DevWorkers:
             self._out(f"  app {gone}: unregistered (no longer in {self.folder.name}/)")
         self._apps = ids
 
+    def _codec(self, app: Inngest) -> PayloadCodec | None:
+        """The payload codec the app's worker runs with (its own and the settings')."""
+        options = app.temporal_options.merged(self._settings.temporal_options)
+        return with_options(self.client, options).data_converter.payload_codec
+
+    async def _release_shared(self) -> None:
+        """Let the shared queue's worker stop with its last user (the next start makes one)."""
+        if self._shared is not None:
+            shared, self._shared = self._shared, None
+            await shared.aclose()
+
     async def _stop(self) -> None:
         """Shut the app workers down (running steps finish within the graceful shutdown)."""
         if self._workers is not None:
             stack, self._workers = self._workers, None
             await stack.aclose()
+
+
+def _same(held: PayloadCodec | None, other: PayloadCodec | None) -> bool:
+    """Whether two codecs may share the namespace's queue (the shared worker's rule)."""
+    return held is other or (held is not None and held == other)
 
 
 def _summary(old: FolderLoad, new: FolderLoad) -> str:
