@@ -3,7 +3,7 @@
 One test, one dev server (the session's), one reloading dev worker (adapter/_dev) and one
 browser: the chat plans and writes a function, the dev worker picks the new module up
 without a restart, "invoke now" on the Functions page runs it to the end, and the
-sandbox shows a stubbed step's value.
+sandbox shows a stubbed step's value; a module that fails to import is on the banner.
 """
 
 from __future__ import annotations
@@ -105,6 +105,14 @@ async def test_chat_creates_a_live_function_and_the_sandbox_stubs_it(
             row = page.locator("#sandbox-steps tr", has_text="send-welcome-email")
             assert await row.locator(".status").inner_text() == "stubbed"
             assert f"stubbed-{tag}" in await row.inner_text()
+
+            # A module that fails to import: every page's banner shows it and its error.
+            (site.functions_dir / "broken.py").write_text("def nope(:\n")
+            await eventually(lambda: workers.problems(), message="the broken module not seen")
+            await site.visit("/sandbox")
+            banner = page.get_by_role("alert")
+            assert "broken.py:1: SyntaxError" in await banner.inner_text()
+            assert await page.get_by_role("link", name=fid).count() == 1  # still served
         finally:
             stop.set()
             await task
