@@ -15,6 +15,7 @@ import sys
 from adapter._errors import AdapterError, LoadError
 from adapter.cli import (
     author,
+    codec,
     deploy,
     events,
     functions,
@@ -42,6 +43,7 @@ COMMANDS: tuple[CommandGroup, ...] = (
     testrun,
     deploy,
     migrate,
+    codec,
 )
 """The command groups, in the order ``adapter --help`` lists their commands."""
 
