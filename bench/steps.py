@@ -47,6 +47,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Worker as TemporalWorker
 
 from adapter import Context, Inngest
+from adapter._temporal.search_attributes import ALL_KEYS
 from adapter.worker import Worker, WorkerSettings
 from bench.common import (
     HEARTBEAT_TIMEOUT,
@@ -464,7 +465,7 @@ async def bench(args: argparse.Namespace) -> None:
     """Run the benchmark on a fresh dev server and print the tables."""
     sizes = [n for n in SIZES if n <= args.max_steps]
     log(f"load average before: {load_average()}")
-    async with dev_server() as env:
+    async with dev_server(ALL_KEYS) as env:
         client = env.client
         settings = WorkerSettings()
         app = define_app(client, sizes, nohint=True)

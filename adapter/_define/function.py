@@ -170,6 +170,7 @@ class Function(Generic[TOutput]):
         timeouts = cfg.timeouts
         return {
             "search_attributes": search_attributes,
+            "wire": 2,  # compact step activities (adapter/_workflows/step_wire.py)
             "first_step": self.first_step,
             "retries": cfg.retries,
             "backoff": self.backoff.to_wire(),

@@ -262,7 +262,8 @@ class FunctionRun:
     def _activity_input(self, target: str | None, hint: bool = False) -> Any:
         # Function, workflow and run ids reach the activity through activity.info().
         run_new = self._progress.alone and not hint  # it may run a new step met first
-        return step_input(len(self._order), target, run_new, hint)  # compact: step_wire.py
+        wire = self._opts.get("wire")  # compact: step_wire.py
+        return step_input(len(self._order), target, run_new, hint, wire)
 
     def _record(self, step_id: str, entry: dict[str, Any], completed_ms: int | None = None) -> None:
         if step_id in self._memo:
