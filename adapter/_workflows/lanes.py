@@ -7,8 +7,8 @@ an activity result in the history):
   sequential steps goes on without waiting for the others. Every step that completes is
   recorded and the handler is called again at once, so a group's next step starts while
   the other groups' steps still run; ``parallel`` still returns every group's output.
-* ``race: <tag>`` — ``ctx.group.first_to_finish`` (and ``ParallelMode.RACE`` before
-  0.3): the first branch to finish wins, the others are cancelled and not recorded.
+* ``race: <tag>`` — ``ctx.group.first_to_finish`` (and ``ParallelMode.RACE`` up to
+  0.2.0): the first branch to finish wins, the others are cancelled and not recorded.
 """
 
 from __future__ import annotations

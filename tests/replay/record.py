@@ -336,7 +336,7 @@ def define(app: Inngest, ctl: Controls) -> dict[str, Function]:
         both = await ctx.group.parallel(
             (lambda: ctx.step.run("a", lambda: "a"), lambda: ctx.step.run("b", lambda: "b"))
         )
-        winner = await ctx.group.first_to_finish(  # ParallelMode.RACE's meaning before 0.3
+        winner = await ctx.group.first_to_finish(  # ParallelMode.RACE's meaning up to 0.2.0
             (lambda: ctx.step.run("slow", slow), lambda: ctx.step.run("fast", lambda: "fast"))
         )
         return [list(gathered), list(both), list(winner)]
