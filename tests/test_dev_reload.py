@@ -6,8 +6,10 @@ import asyncio
 import textwrap
 import uuid
 from pathlib import Path
+from typing import Any
 
-from temporalio.client import Client
+from temporalio.api.enums.v1 import EventType, PendingActivityState
+from temporalio.client import Client, WorkflowHandle
 
 from adapter import Inngest
 from adapter._define.discovery import discover
@@ -272,3 +274,73 @@ async def test_dev_worker_reloads_an_app_with_a_payload_codec(
     finally:
         stop.set()
         await task
+
+
+SLOW = """
+import asyncio
+from pathlib import Path
+
+from adapter import Context, TriggerEvent
+
+from {pkg}.client import inngest
+
+GO = Path({go!r})
+
+
+async def wait_for_go() -> str:
+    while not GO.exists():  # the test lets it finish once the reload has begun
+        await asyncio.sleep(0.05)
+    return "slow done"
+
+
+@inngest.create_function(fn_id="slow", trigger=TriggerEvent(event={event!r}), retries=0)
+async def slow(ctx: Context) -> str:
+    first = await ctx.step.run("slow-step", wait_for_go)
+    return await ctx.step.run("after", lambda: first + ", then after")
+"""
+
+
+async def test_a_step_running_during_a_reload_finishes_and_its_run_goes_on(
+    client: Client, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    app_id = f"dev-inflight-{tag}"
+    folder = _folder(tmp_path, app_id)
+    go = tmp_path / f"go-{tag}"
+    event = f"slow-{tag}"
+    (folder / "slow.py").write_text(
+        textwrap.dedent(SLOW).format(pkg=folder.name, go=str(go), event=event)
+    )
+    workers = DevWorkers(client, FolderLoad.of(folder, discover(folder)), out=lambda _: None)
+    sender = Inngest(app_id=f"sender-{tag}")
+    sender.set_temporal_client(client)
+    stop = asyncio.Event()
+    task = asyncio.create_task(workers.run(stop))
+    try:
+        await eventually(lambda: _registered(client, app_id, "slow"), message="not registered")
+        [event_id] = await sender.send({"name": event, "data": {}})
+        handle = client.get_workflow_handle(run_id(app_id, "slow", event_id))
+        await eventually(lambda: _started(handle, "slow-step"), message="the step never started")
+        _write(folder, "greet", GREET, event=f"greet-{tag}", reply="v1")  # a change: reload
+        await eventually(lambda: workers.stopping, message="the reload did not begin")
+        go.write_text("go")  # the step finishes during the graceful shutdown
+        assert await handle.result() == "slow done, then after"
+        assert workers.reloads == 1
+        attempts = [
+            e.activity_task_started_event_attributes.attempt
+            for e in (await handle.fetch_history()).events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+        ]
+        assert attempts == [1, 1]  # no step was cut off and retried
+    finally:
+        stop.set()
+        await task
+
+
+async def _started(handle: WorkflowHandle[Any, Any], step_id: str) -> bool:
+    """Whether the step's activity has started (a worker runs its body now)."""
+    desc = await handle.describe()
+    return any(
+        p.activity_id == step_id and p.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+        for p in desc.raw_description.pending_activities
+    )

@@ -78,6 +78,8 @@ class DevWorkers:
         self._apps: set[str] = set()
         self.reloads = 0
         """How many reloads started a new set of workers (tests await it)."""
+        self.stopping = False
+        """True while the app workers shut down (running steps finish meanwhile)."""
 
     @property
     def load(self) -> FolderLoad:
@@ -210,7 +212,11 @@ class DevWorkers:
         """Shut the app workers down (running steps finish within the graceful shutdown)."""
         if self._workers is not None:
             stack, self._workers = self._workers, None
-            await stack.aclose()
+            self.stopping = True
+            try:
+                await stack.aclose()
+            finally:
+                self.stopping = False
 
 
 def _same(held: PayloadCodec | None, other: PayloadCodec | None) -> bool:
