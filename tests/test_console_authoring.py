@@ -362,3 +362,27 @@ async def test_sandbox_run_live_sends_the_event_and_links_the_run(
     assert result["cart"] == {"items": 3}
     assert result["confirmed"] is True
     assert mark.read_text() == "fetch ran"
+
+
+async def test_sandbox_gives_a_cron_function_its_timer_event_and_refuses_live(
+    tmp_path: Path,
+) -> None:
+    folder, app = _folder(tmp_path)
+    (folder / "nightly.py").write_text(
+        f"from adapter import TriggerCron\nfrom {folder.name}.client import inngest\n\n"
+        '@inngest.create_function(fn_id="nightly", trigger=TriggerCron(cron="0 3 * * *"))\n'
+        "async def nightly(ctx):\n"
+        '    return await ctx.step.run("tick", lambda: ctx.event.name)\n'
+    )
+    async with _site(folder) as http:
+        form = await http.get(f"/sandbox/{app}/nightly")
+        ran = await http.post(
+            f"/sandbox/{app}/nightly", data={"action": "sandbox", "data": "{}"}, headers=HX
+        )
+        live = await http.post(
+            f"/sandbox/{app}/nightly", data={"action": "live", "data": "{}"}, headers=HX
+        )
+    assert "it gets an <code>inngest/scheduled.timer</code> event" in form.text
+    assert 'id="sandbox-status">completed<' in ran.text
+    assert "inngest/scheduled.timer" in ran.text
+    assert "is a cron function" in live.text
