@@ -7,9 +7,12 @@ import datetime
 from collections import Counter
 from typing import Any
 
+import httpx
 from temporalio.client import WorkflowExecutionStatus
 
 import adapter as inngest
+from adapter._http.app import create_app
+from adapter._observe.timeline import load_run
 from tests.helpers import eventually, started_timers, timer_started
 from tests.inngest_cases.base import Check, Env, case
 from tests.inngest_cases.steps import MyError, _failure
@@ -212,6 +215,14 @@ def case_singleton_cancel(app: inngest.Inngest, name: str) -> Check:
         assert (await first_handle.describe()).status == WorkflowExecutionStatus.CANCELED
         assert len(state["run_ids"]) == 2
         assert len(set(state["run_ids"])) == 2
+        # Each ctx.run_id names its own run: `adapter run ID` and GET /v1/runs/{id} read it.
+        first_ref, second_ref = state["run_ids"]
+        assert (await load_run(env.client, first_ref)).run_id == first.run_id
+        assert (await load_run(env.client, second_ref)).run_id == second.run_id
+        api = httpx.ASGITransport(app=create_app([env.app], dev=True))
+        async with httpx.AsyncClient(transport=api, base_url="http://api") as http:
+            body = (await http.get(f"/v1/runs/{first_ref}")).json()
+        assert body["data"]["status"] == "Cancelled", body
 
     return check
 
