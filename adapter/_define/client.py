@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from functools import partial
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any, overload
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
 from temporalio.runtime import Runtime
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from adapter._define.config import Backoff, FunctionConfig, TriggerEvent
 from adapter._define.event import Event, prepare_events
@@ -22,7 +21,7 @@ from adapter._define.function import Function, Handler, build_config, check_hand
 from adapter._define.inngest_options import InngestPyOptions
 from adapter._define.middleware import UninitializedMiddleware
 from adapter._define.serializer import UNSET, Serializer
-from adapter._errors import ConfigError, DuplicateFunctionError, EventValidationError, SendError
+from adapter._errors import ConfigError, DuplicateFunctionError, EventValidationError
 from adapter._execution.middleware import client_send
 from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, json_size
 from adapter._protocol import (
@@ -36,21 +35,13 @@ from adapter._temporal.dispatch import dispatch
 from adapter._temporal.options import TemporalOptions, with_options
 from adapter._temporal.registry import REGISTRY
 from adapter._temporal.search_attributes import missing_search_attributes
+from adapter._temporal.send_retry import progressed, retrying
 
 if TYPE_CHECKING:
     from adapter._define.function import Logger
 
 EventInput = Event | Mapping[str, Any] | Sequence[Event | Mapping[str, Any]]
 _log = logging.getLogger("adapter.send")
-TRANSIENT = frozenset(
-    {
-        RPCStatusCode.UNAVAILABLE,
-        RPCStatusCode.DEADLINE_EXCEEDED,
-        RPCStatusCode.RESOURCE_EXHAUSTED,
-        RPCStatusCode.ABORTED,
-        RPCStatusCode.CANCELLED,
-    }
-)
 
 
 class Inngest(InngestPyOptions):
@@ -412,24 +403,20 @@ class Inngest(InngestPyOptions):
         already have been accepted. Returns the ids that were duplicates: accepted
         before with other data, so not delivered again (each logged as a warning).
         """
-        deadline = time.monotonic() + (retry or self.send_retry).total_seconds()
-        delay = 0.2
-        while True:
-            try:
-                table = await REGISTRY.table(client, self.registry_ttl.total_seconds())
-                outcomes = await dispatch(
-                    client,
-                    table,
-                    events,
-                    tagged=await self._uses_search_attributes(client),
-                    hubs=self.event_hub,
-                )
-                return self._duplicates(outcomes)
-            except (RPCError, RuntimeError) as err:
-                if not _transient(err) or time.monotonic() + delay > deadline:
-                    raise SendError.of(client, events, err) from err
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+
+        async def attempt() -> list[str]:
+            table = await REGISTRY.table(client, self.registry_ttl.total_seconds())
+            progressed()
+            outcomes = await dispatch(
+                client,
+                table,
+                events,
+                tagged=await self._uses_search_attributes(client),
+                hubs=self.event_hub,
+            )
+            return self._duplicates(outcomes)
+
+        return await retrying(client, events, retry or self.send_retry, attempt)
 
     def _duplicates(self, outcomes: dict[str, EventOutcome]) -> list[str]:
         duplicates = [i for i, outcome in outcomes.items() if outcome.get("duplicate")]
@@ -440,11 +427,3 @@ class Inngest(InngestPyOptions):
                 event_id,
             )
         return duplicates
-
-
-def _transient(error: BaseException) -> bool:
-    """Errors worth retrying with the same ids: Temporal unavailable or overloaded."""
-    if isinstance(error, RPCError):
-        return error.status in TRANSIENT
-    # temporalio raises RuntimeError("Failed client connect: ...") for a lazy client.
-    return "connect" in str(error).lower()

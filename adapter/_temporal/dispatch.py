@@ -59,6 +59,7 @@ from adapter._protocol import (
 )
 from adapter._temporal import send_clock, singleton
 from adapter._temporal.search_attributes import event_search_attributes, run_search_attributes
+from adapter._temporal.send_retry import progressed
 from adapter._workflows.hub_events import hub_event
 
 IDEMPOTENCY_PERIOD = timedelta(hours=24)
@@ -175,6 +176,7 @@ async def _run(plan: _Plan) -> None:
         for job in jobs:
             async with limit:
                 await job()
+            progressed()  # a send that makes progress is never cut short (send_retry.py)
 
     await asyncio.gather(*(in_order(jobs) for jobs in plan.ordered.values()))
 

@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from adapter._define.event import Event
 from adapter._define.routes import Route
 from adapter._protocol import LifecycleEvent, Signal, lifecycle_event_id
+from adapter._temporal.send_retry import progressed
 
 REPLACE_WAIT_S = 5.0  # how long a cancelled run gets to end before it is terminated
 REPLACE_ATTEMPTS = 3  # sends replacing each other's runs; then the event is absorbed
@@ -36,6 +37,7 @@ async def cancel_and_wait(handle: WorkflowHandle[Any, Any], data: dict[str, Any]
         await handle.cancel()
     except RPCError:
         return True  # it has ended already
+    progressed()  # the wait below is shorter than a send's stall bound (send_retry.py)
     try:
         await asyncio.wait_for(handle.result(follow_runs=False), REPLACE_WAIT_S)
     except TimeoutError:
