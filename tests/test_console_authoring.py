@@ -26,6 +26,7 @@ from adapter._define.discovery import discover
 from adapter._dev.folder import FolderLoad, load_folder, publish
 from adapter.worker import Worker
 from tests.helpers import eventually, timer_started, wait_registered
+from tests.test_new import VALID, Stub, stub  # noqa: F401 (stub is a fixture)
 
 CLIENT = "from adapter import Inngest\n\ninngest = Inngest(app_id={app!r})\n"
 
@@ -386,3 +387,24 @@ async def test_sandbox_gives_a_cron_function_its_timer_event_and_refuses_live(
     assert 'id="sandbox-status">completed<' in ran.text
     assert "inngest/scheduled.timer" in ran.text
     assert "is a cron function" in live.text
+
+
+async def test_chat_writes_the_configured_models_module(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stub: tuple[str, Stub],  # noqa: F811 (the fixture)
+) -> None:
+    url, state = stub
+    folder, _ = _folder(tmp_path)
+    module = VALID.replace("PKG", folder.name)
+    state.reply = f"```python\n{module}```\n"
+    monkeypatch.setenv("ADAPTER_LLM_BASE_URL", url)
+    monkeypatch.setenv("ADAPTER_LLM_MODEL", "stub-model")
+    monkeypatch.setenv("ADAPTER_LLM_API_KEY", "sk-test")
+    description = "Send a Slack summary of open tickets every weekday at 9 AM Berlin time"
+    async with _site(folder) as http:
+        made = await http.post("/chat/create", data={"description": description}, headers=HX)
+    assert "written by stub-model" in made.text
+    assert "sk-test" not in made.text
+    assert (folder / "send_slack_summary_open_tickets.py").read_text() == module
+    assert len(state.requests) == 1
