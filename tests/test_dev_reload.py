@@ -221,6 +221,7 @@ async def test_dev_worker_reloads_new_changed_and_broken_modules(
         assert problem.file.endswith("broken.py")
         assert "SyntaxError" in problem.message
         assert any(line.startswith("reload: ") and "broken.py:1" in line for line in lines)
+        assert "now serves" not in lines[-1]  # one line for a broken module: its problem
         [g3] = await sender.send({"name": ev_greet, "data": {}})
         assert await client.get_workflow_handle(run_id(app_id, "greet", g3)).result() == "v2"
         await sender.send({"name": ev_go, "data": {}})

@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
@@ -114,12 +115,19 @@ class DevWorkers:
         now = snapshot(self.folder)
         if now == self._snapshot:
             return False
+        changed = {
+            p for p in now.keys() | self._snapshot.keys() if now.get(p) != self._snapshot.get(p)
+        }
         self._snapshot = now
-        await self.reload()
+        await self.reload(changed)
         return True
 
-    async def reload(self) -> None:
-        """Load the folder afresh and restart the workers on it (see the module docstring)."""
+    async def reload(self, changed: set[str] | None = None) -> None:
+        """Load the folder afresh and restart the workers on it (see the module docstring).
+
+        ``changed``: the files that changed; when only files that now fail to import
+        changed, the problem lines say it all (no summary line).
+        """
         old = self._load
         new = load_folder(self.folder, old)
         known = {p.message for p in old.problems}
@@ -162,7 +170,10 @@ class DevWorkers:
             return
         self._load = new
         self.reloads += 1
-        self._out(_summary(old, new))
+        broken = _files_of(new.problems)
+        same_ids = {f.id for f in old.functions} == {f.id for f in new.functions}
+        if not (same_ids and changed and changed <= broken):
+            self._out(_summary(old, new))
 
     async def _start(self, load: FolderLoad) -> None:
         """Sync schedules, register and start the workers of ``load``'s apps."""
@@ -217,6 +228,11 @@ class DevWorkers:
                 await stack.aclose()
             finally:
                 self.stopping = False
+
+
+def _files_of(problems: tuple[ModuleProblem, ...]) -> set[str]:
+    """The absolute paths of the problems' files (as :func:`snapshot` names them)."""
+    return {str(Path(p.file).resolve()) for p in problems}
 
 
 def _same(held: PayloadCodec | None, other: PayloadCodec | None) -> bool:
