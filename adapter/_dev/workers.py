@@ -224,9 +224,13 @@ class DevWorkers:
         if self._workers is not None:
             stack, self._workers = self._workers, None
             self.stopping = True
+            quiet = logging.getLogger("temporalio.worker._worker")
+            level = quiet.level
+            quiet.setLevel(max(level, logging.WARNING))  # no "Beginning worker shutdown" per reload
             try:
                 await stack.aclose()
             finally:
+                quiet.setLevel(level)
                 self.stopping = False
 
 
