@@ -14,6 +14,7 @@ import json
 import re
 import secrets
 import signal
+import uuid
 from pathlib import Path
 
 import httpx
@@ -24,6 +25,7 @@ from temporalio.client import Client
 
 import adapter as inngest
 from adapter._http.codec import codec_app
+from adapter._protocol import registry_id
 from adapter.encryption import EncryptionCodec
 from tests.helpers import make_app, read_until, running, spawn_adapter_async
 
@@ -34,15 +36,23 @@ UI = "http://localhost:8233"
 async def _history_input(client: Client) -> dict[str, object]:
     """The encrypted input payload of a run made with the codec (what the UI receives)."""
     app = make_app(client, payload_codec=EncryptionCodec(KEY))
+    name = f"codec-{uuid.uuid4().hex[:8]}/secret"
 
-    @app.create_function(fn_id="secret", trigger=inngest.TriggerEvent(event="codec/secret"))
+    @app.create_function(fn_id="secret", trigger=inngest.TriggerEvent(event=name))
     async def secret(ctx: inngest.Context) -> str:
         return str(ctx.event.data["card"])
 
-    async with running(client, app):
-        [event_id] = await app.send(inngest.Event(name="codec/secret", data={"card": "4242"}))
-        handle = (await app.temporal()).get_workflow_handle(f"{app.app_id}:secret:{event_id}")
-        assert await handle.result() == "4242"
+    try:
+        async with running(client, app):
+            [event_id] = await app.send(inngest.Event(name=name, data={"card": "4242"}))
+            encrypted = await app.temporal()
+            handle = encrypted.get_workflow_handle(f"{app.app_id}:secret:{event_id}")
+            assert await handle.result() == "4242"
+    finally:
+        # An encrypted registration left Running would stop the routing of later tests'
+        # senders, which have no key (as tests/test_encryption.py's cleanup says).
+        with contextlib.suppress(Exception):
+            await client.get_workflow_handle(registry_id(app.app_id)).terminate("test cleanup")
     # A client without the codec, as the server and the UI hold the history.
     raw = client.get_workflow_handle(handle.id)
     first = (await raw.fetch_history()).events[0]
