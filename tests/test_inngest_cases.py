@@ -44,3 +44,28 @@ def test_at_least_twenty_cases_are_ported() -> None:
 async def test_case(cases_env: tuple[Env, dict[str, Check]], name: str) -> None:
     env, checks = cases_env
     await checks[name](env)
+
+
+async def test_a_step_function_is_a_plain_call_again_after_a_sandbox_run() -> None:
+    """inngest.experimental.step outside a run calls the function (the sandbox's context stays its own)."""
+    import adapter as inngest
+    from adapter.testing import run
+
+    app = inngest.Inngest(app_id=f"step-fn-{uuid.uuid4().hex[:6]}")
+    calls: list[int] = []
+
+    @inngest.experimental.step("double")
+    def double(x: int) -> int:
+        calls.append(x)
+        return x * 2
+
+    @app.create_function(fn_id="uses-double", trigger=inngest.TriggerEvent(event="t/double"))
+    async def uses_double(ctx: inngest.Context) -> int:
+        return int(await double(3))  # type: ignore[misc]
+
+    result = await run(uses_double, event={"name": "t/double"})
+    assert (result.status, result.output, result.step_ids) == ("completed", 6, ["double"])
+    assert double(5) == 10
+    assert calls == [3, 5]
+    with pytest.raises(LookupError):
+        inngest.experimental.get_step_context()

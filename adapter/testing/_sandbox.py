@@ -273,17 +273,21 @@ class _SandboxRun:
     async def call(self, target: str | None, attempt: int) -> Outcome:
         """Call the handler once against the memo, as a step's activity would."""
         info = RunInfo(self.fn.id, self.run_id, attempt, self.events, self.fn.logger)
-        return await execute(
-            self.fn.handler,
-            info,
-            dict(self.memo),
-            target=target,
-            payload_limit=self.fn.client.payload_limit,
-            app=self.fn.client,
-            sender=self.recorder,
-            encode=self.fn.encode_result,
-            stubs=self.stub_ids,
-            run_new=self.alone and target is not None,
+        # A task of its own: what the call sets in its context (the step context of
+        # inngest.experimental.get_step_context) stays out of the test's.
+        return await asyncio.ensure_future(
+            execute(
+                self.fn.handler,
+                info,
+                dict(self.memo),
+                target=target,
+                payload_limit=self.fn.client.payload_limit,
+                app=self.fn.client,
+                sender=self.recorder,
+                encode=self.fn.encode_result,
+                stubs=self.stub_ids,
+                run_new=self.alone and target is not None,
+            )
         )
 
     def idle(self, outcome: Outcome | None) -> None:
