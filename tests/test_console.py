@@ -427,6 +427,9 @@ async def test_a_wrong_or_missing_token_gets_401_and_the_login_form() -> None:
         page = await http.get("/code")
         assert page.status_code == 200
         assert "without a functions folder" in page.text
+        # Chat writes into the functions folder: adapter dev serves it, a team's console not.
+        assert ">Chat<" not in page.text
+        assert (await http.get("/chat")).status_code == 404
 
 
 def test_json_fields_name_the_field_and_the_fix() -> None:

@@ -27,6 +27,7 @@ from adapter._protocol import event_record_id
 from adapter._protocol import run_id as run_workflow_id
 from adapter._temporal.devserver import free_port
 from tests.helpers import (
+    eventually,
     make_app,
     read_until,
     run_adapter,
@@ -504,7 +505,13 @@ async def test_serve_command_accepts_events_and_stops_on_sigterm(
 
 @pytest.mark.integration  # `adapter dev` starts a Temporal dev server of its own
 async def test_dev_command_serves_the_event_api_beside_the_worker(tmp_path: Path) -> None:
-    _functions_dir(tmp_path, "http-dev")
+    """A folder with no function yet: the Event API and the console are served.
+
+    An event sent before its function exists runs once the reload brings the function.
+    """
+    greet = _functions_dir(tmp_path, "http-dev") / "greet.py"
+    source = greet.read_text()
+    greet.unlink()
     grpc, ui, events = free_port(), free_port(), free_port()
     proc = await spawn_adapter_async(
         "dev",
@@ -530,8 +537,13 @@ async def test_dev_command_serves_the_event_api_beside_the_worker(tmp_path: Path
             is_production=False,
             event_api_base_url=f"http://127.0.0.1:{events}",
         )
-        (event_id,) = await sender.send(inngest.Event(name="user/created", data={"name": "Bo"}))
+        (early,) = await sender.send(inngest.Event(name="user/created", data={"name": "Al"}))
+        greet.write_text(source)  # the dev worker reloads the folder (adapter/_dev)
         dev_client = await Client.connect(f"127.0.0.1:{grpc}")
+        handle = dev_client.get_workflow_handle(run_workflow_id("http-dev", "greet", early))
+        await eventually(handle.describe, timeout=60, message="the early event was not routed")
+        assert await asyncio.wait_for(handle.result(), 60) == "hi Al"
+        (event_id,) = await sender.send(inngest.Event(name="user/created", data={"name": "Bo"}))
         handle = dev_client.get_workflow_handle(run_workflow_id("http-dev", "greet", event_id))
         assert await asyncio.wait_for(handle.result(), 60) == "hi Bo"
         # The dev console on the same port, open in dev (tests/test_console.py has the pages).

@@ -38,7 +38,17 @@ from adapter._console.guard import failure_page
 __all__ = ["PAGES", "console_routes", "create_console_app", "mount_console"]
 
 PAGES: tuple[ModuleType, ...] = (functions, chat, code, sandbox, runs, events)
-"""The page modules, in nav order; each has ``NAV`` and ``routes(console)``."""
+"""The page modules, in nav order; each has ``NAV`` and ``routes(console)``.
+
+A page with ``DEV_ONLY = True`` (Chat: it writes modules into the functions folder) is
+served by ``adapter dev`` alone, never by a team's ``adapter serve --console``.
+"""
+
+
+def served_pages(console: Console) -> list[ModuleType]:
+    """The pages this console serves: every page in dev, the others outside it."""
+    return [page for page in PAGES if console.dev or not getattr(page, "DEV_ONLY", False)]
+
 
 Fallback = Callable[[Request, Exception], Awaitable[Response]]
 _API_PATHS = ("/e/", "/v1/")
@@ -46,7 +56,8 @@ _API_PATHS = ("/e/", "/v1/")
 
 def console_routes(console: Console) -> list[BaseRoute]:
     """Every route of the console (pages, login, assets); fills ``console.nav``."""
-    console.nav = [page.NAV for page in PAGES if page.NAV[0]]
+    pages = served_pages(console)
+    console.nav = [page.NAV for page in pages if page.NAV[0]]
 
     async def home(request: Request) -> Response:
         return RedirectResponse(console.nav[0][1] if console.nav else "/login", status_code=303)
@@ -83,7 +94,7 @@ def console_routes(console: Console) -> list[BaseRoute]:
         Route("/logout", logout, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
-    for page in PAGES:
+    for page in pages:
         routes.extend(page.routes(console))
     return routes
 

@@ -33,6 +33,7 @@ from adapter._dev.folder import folder_load, served
 __all__ = ["EXAMPLES", "NAV", "model_note", "routes"]
 
 NAV: tuple[str, str] = ("Chat", "/chat")
+DEV_ONLY = True  # it writes into the functions folder: adapter dev only
 """The nav entry: the seed's chat, where a workflow is described."""
 
 EXAMPLES = (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from adapter._console.app import create_console_app, mount_console
+from adapter._console.app import mount_console
 from adapter._console.context import Console, LoadProblem, fixed_client
 from adapter._define.client import Inngest
 from adapter._define.function import Function
@@ -25,6 +25,7 @@ from adapter._temporal.schedules import SyncReport, sync_schedules
 from adapter._temporal.search_attributes import prepare_namespace
 from adapter.cli.functions import trigger_text
 from adapter.cli.options import (
+    CLI_SENDER_APP_ID,
     Subparsers,
     add_functions,
     add_plugins,
@@ -117,30 +118,31 @@ async def dev_command(args: argparse.Namespace) -> int:
         workers = DevWorkers(client, FolderLoad.of(args.functions, functions), stamp=stamp)
         # Inngest's Event API beside the worker (any key, as Inngest's dev server), and
         # the dev console on the same port (open: dev mode).
+        # With no app in the folder yet, a plain sender serves the Event API (routing is
+        # in Temporal): events sent now reach functions the reload brings later.
+        senders = apps or [Inngest(app_id=CLI_SENDER_APP_ID)]
+        for sender in senders:
+            sender.set_temporal_client(client)
         console = Console(
             client=fixed_client(client),
             functions_dir=Path(args.functions),
             dev=True,
             temporal_ui=server.ui_url,
-            sender=apps[0] if apps else None,
+            sender=senders[0],
             reload_status=lambda: [
                 LoadProblem(p.file, p.message, p.details) for p in workers.problems()
             ],
         )
-        if apps:
-            web = create_app(apps, EventApiSettings(dev=True))
-            mount_console(web, console)
-        else:
-            web = create_console_app(console)
+        web = create_app(senders, EventApiSettings(dev=True))
+        mount_console(web, console)
         events = EventServer(web, port=args.events_port)
         await events.start()
         try:
-            if apps:
-                print(
-                    f"\nInngest Event API: {events.url}   (Inngest SDKs: INNGEST_DEV=1 "
-                    f"INNGEST_BASE_URL={events.url})"
-                )
-            print(f"Dev console: {events.url}/   (functions, runs, events, send test event)")
+            print(
+                f"\nInngest Event API: {events.url}   (Inngest SDKs: INNGEST_DEV=1 "
+                f"INNGEST_BASE_URL={events.url})"
+            )
+            print(f"Dev console: {events.url}/   (functions, chat, code, sandbox, runs, events)")
             _print_banner(server, functions)
             await workers.run(stop_on_signals())
         finally:
