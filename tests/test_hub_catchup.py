@@ -75,6 +75,41 @@ async def test_a_late_subscription_finds_an_event_the_buffer_evicted(client: Cli
         assert stats["log_scans"] >= 1  # found in the log, not in the buffer
 
 
+async def test_a_lagging_shard_finds_what_it_evicted_before_matching(client: Client) -> None:
+    """The subscription is held; the shard gets six events at once and evicts the match."""
+    name = f"lag-{uuid.uuid4().hex[:8]}"
+    app = make_app(client)
+
+    @app.create_function(id="waiter", event=f"{name}/start")
+    async def waiter(ctx: Any) -> Any:
+        await ctx.step.run("before", lambda: 1)
+        got = await ctx.step.wait_for_event(
+            "go", event=name, timeout="60s", if_exp="async.data.k == 'hit'"
+        )
+        return None if got is None else got.data
+
+    hit = f"hit-{uuid.uuid4().hex[:8]}"
+    shard = hub_shard_for_event(name, hit)
+    async with running(client, app):
+        [start] = await app.send({"name": f"{name}/start"})
+        handle = client.get_workflow_handle(f"{app.app_id}:waiter:{start}")
+
+        async def held() -> bool:
+            key = f"{handle.id}|wait|go"
+            return bool(await client.get_workflow_handle(shard).query(Query.HUB_SUBSCRIBED, key))
+
+        await eventually(held, message="the shard holds the subscription")
+    # No worker now: the shard's signals wait, to reach it in one workflow task.
+    await app.send({"name": name, "id": hit, "data": {"k": "hit"}})
+    fillers = ids_on_shard(name, shard, f"lag-{uuid.uuid4().hex[:6]}", 5)
+    await app.send([{"name": name, "id": i, "data": {"k": "miss", "pad": FILLER}} for i in fillers])
+    async with running(client, app):
+        assert await handle.result() == {"k": "hit"}
+        stats = await client.get_workflow_handle(shard).query(Query.HUB_STATS)
+        assert stats["missed"] >= 1  # evicted before it was matched...
+        assert stats["log_scans"] >= 1  # ...and found in the log
+
+
 # --- the pure part: gaps, scans, parked matches (adapter/_workflows/hub_catchup.py) ---------
 
 NOW = 1_800_000_000_000
