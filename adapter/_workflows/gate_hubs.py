@@ -74,6 +74,7 @@ class GateHubs:
                         event_id,
                     )
                     continue
+                sub["shards"] = self._shards  # a hub's log scan reads only its own shard
                 calls.append(self._signal(str(rule["event"]), Signal.SUBSCRIBE, sub))
         await self._all(calls)
 
