@@ -77,7 +77,9 @@ SCANS_IN_FLIGHT = 2
 SCAN_SUBS = 8  # subscriptions per log scan (each answer holds at most one event)
 SCAN_TIMEOUT = timedelta(minutes=5)
 SCAN_HEARTBEAT = timedelta(seconds=60)
-SCAN_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+# About 4 minutes of attempts; then the subscription goes on from the buffer alone (and
+# a match it holds back is delivered), so a log that cannot be read never stalls a wait.
+SCAN_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=10)
 
 
 @workflow.defn(name=WorkflowName.HUB, sandboxed=False)
@@ -255,7 +257,7 @@ class EventHub:
                 retry_policy=SCAN_RETRY,
                 summary=f"match {len(subs)} subscriptions against the event log",
             )
-        except ActivityError as exc:  # not retryable: go on from the buffer alone
+        except ActivityError as exc:  # not retryable, or retried out: the buffer alone
             workflow.logger.warning("hub log scan failed: %s", exc)
         self._scanned += [(sub["key"], found.get(sub["key"])) for sub in subs]
         self._signals += 1  # wake the loop
