@@ -66,12 +66,16 @@ async def test_workers_that_disagree_lose_nothing(
     two, three = waiter(client, name), waiter(client, name)
     sender = Inngest(app_id=f"sender-{uuid.uuid4().hex[:8]}", temporal_client=client)
     async with running(client, two, hub_shards=2), running(client, three, hub_shards=3):
-        published = {
-            e["app_id"]: e["hub_shards"]
-            for e in await list_registrations(client)
-            if e["app_id"] in (two.app_id, three.app_id)
-        }
-        assert published == {two.app_id: 2, three.app_id: 3}
+
+        async def published() -> bool:
+            counts = {
+                e["app_id"]: e["hub_shards"]
+                for e in await list_registrations(client)
+                if e["app_id"] in (two.app_id, three.app_id)
+            }
+            return counts == {two.app_id: 2, three.app_id: 3}
+
+        await eventually(published, message="both registrations list their hub shards")
         with caplog.at_level(logging.WARNING, logger="adapter"):
             await sender.send({"name": f"{name}/start", "id": "s1"})
         assert "publish different hub shard counts" in caplog.text

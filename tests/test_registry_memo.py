@@ -15,7 +15,7 @@ from adapter import Inngest
 from adapter._protocol import registry_id
 from adapter._temporal import registry_memo
 from adapter._temporal.registry import list_registrations, register
-from tests.helpers import make_app
+from tests.helpers import eventually, make_app
 
 MEMO_WARNING = 2048  # temporalio warns (TMPRL1103) over this many bytes of memo
 
@@ -42,7 +42,12 @@ async def memo_bytes(client: Client, app_id: str) -> int:
 
 
 async def listed(client: Client, app_id: str) -> dict[str, Any]:
-    [entry] = [e for e in await list_registrations(client) if e["app_id"] == app_id]
+    """The registration as senders list it (once visibility shows it)."""
+
+    async def found() -> list[dict[str, Any]]:
+        return [e for e in await list_registrations(client) if e["app_id"] == app_id]
+
+    [entry] = await eventually(found, message=f"{app_id}'s registration is listed")
     return entry
 
 
