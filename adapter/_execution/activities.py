@@ -189,16 +189,16 @@ class FunctionActivities:
                 type="FunctionNotFound",
             )
         events, memo = await _run_state(run, inp["memo_len"])
-        info = RunInfo(
-            function_id=fn.id,
-            run_id=public_run_id(run.workflow_id, run.workflow_run_id),
-            attempt=activity.info().attempt - 1,
-            events=[Event.model_validate(e) for e in events],
-            logger=fn.logger,
-        )
         try:
-            outcome = await self._resumed(run, memo, inp, info.attempt)
-            if outcome is None:
+            outcome = await self._resumed(run, memo, inp, ainfo.attempt - 1)
+            if outcome is None:  # a fresh call (its context built only now: events validated)
+                info = RunInfo(
+                    function_id=fn.id,
+                    run_id=public_run_id(run.workflow_id, run.workflow_run_id),
+                    attempt=ainfo.attempt - 1,
+                    events=[Event.model_validate(e) for e in events],
+                    logger=fn.logger,
+                )
                 outcome = await execute(
                     fn.handler,
                     info,
