@@ -165,11 +165,16 @@ async def test_send_test_event_starts_a_run_that_the_runs_page_lists(site: Site)
     assert await site.client.get_workflow_handle(workflow_id).result() == "hi Ada"
 
     async def listed() -> str | None:
-        page = (await site.http.get("/runs", params={"function": "greet"})).text
+        params = {"function": "greet", "app": site.app_id}  # the session fills the newest 20
+        page = (await site.http.get("/runs", params=params)).text
         return page if workflow_id in page else None
 
     page = await eventually(listed, timeout=30)
-    table = await site.http.get("/runs", params={"function": "greet", "part": "table"})
+    other = (await site.http.get("/runs", params={"app": f"not-{site.app_id}"})).text
+    assert workflow_id not in other
+    table = await site.http.get(
+        "/runs", params={"function": "greet", "app": site.app_id, "part": "table"}
+    )
     assert "<html" not in table.text
     assert workflow_id in table.text
     assert "completed" in page
@@ -184,7 +189,8 @@ async def test_send_test_event_starts_a_run_that_the_runs_page_lists(site: Site)
     assert "hx-trigger" not in live
 
     async def in_log() -> str | None:
-        page = (await site.http.get("/events")).text
+        params = {"name": f"console/greet-{site.app_id}"}
+        page = (await site.http.get("/events", params=params)).text
         return page if event_id in page else None
 
     page = await eventually(in_log, timeout=30)
@@ -276,7 +282,8 @@ async def test_a_running_run_is_live_until_cancelled_and_invoke_now_starts_runs(
     # The runs list refreshes itself while a run is running (one part=table, however often).
 
     async def polled() -> str | None:
-        table = await site.http.get("/runs", params={"function": "napper", "part": "table"})
+        params = {"function": "napper", "app": site.app_id, "part": "table"}
+        table = await site.http.get("/runs", params=params)
         return table.text if workflow_id in table.text else None
 
     table = await eventually(polled, timeout=30)

@@ -109,7 +109,8 @@ async def open_listed_run(site: ConsoleSite, workflow_id: str) -> None:
     """Reload the runs page until visibility lists the run, then open it from the list."""
 
     async def listed() -> bool:
-        await site.visit("/runs")
+        # This app's runs: the session's other tests fill the namespace's newest 20.
+        await site.visit(f"/runs?app={site.app_id}")
         return await site.page.get_by_role("link", name=workflow_id).count() == 1
 
     await eventually(listed, timeout=45, message=f"{workflow_id} not on the runs page")
@@ -167,9 +168,9 @@ async def test_console_in_a_browser(client: Client, tmp_path: Path) -> None:
         schedule_id = f"{site.app_id}:daily-report"
         assert not await schedule_paused(client, schedule_id)
         await site.visit("/functions")
-        card = page.locator("article", has=page.get_by_role("heading", name="daily-report"))
+        # By the card's id (app and function): other apps of the namespace may have one too.
+        card = page.locator(f"#fn-{site.app_id}-daily-report")
         await card.get_by_role("button", name="Pause").click()
-        card = page.locator("article", has=page.get_by_role("heading", name="daily-report"))
         await card.get_by_text("paused", exact=True).wait_for()
         assert await schedule_paused(client, schedule_id)
         await card.get_by_role("button", name="Resume").click()

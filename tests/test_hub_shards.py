@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client
-from temporalio.service import RPCError
 
 from adapter import Inngest
 from adapter._define.routes import RouteTable
@@ -95,5 +94,5 @@ async def test_workers_that_disagree_lose_nothing(
         for count in (2, 3):
             shard = client.get_workflow_handle(hub_shard_for_event(name, event_id, count))
             assert (await shard.query(Query.HUB_STATS))["seen"] >= 1
-        with pytest.raises(RPCError):  # no fourth shard: nobody uses the default of 4
-            await client.get_workflow_handle(hub_shard_ids(name, 4)[3]).describe()
+        # (Other apps of the test session's namespace may publish the default of 4 too:
+        # counts are the namespace's, so nothing here says which shards 4 would add.)

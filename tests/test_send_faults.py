@@ -15,8 +15,10 @@ import pytest
 from temporalio.client import Client
 
 from adapter import Inngest, SendError
+from adapter._http.app import _failure
 from adapter._temporal.devserver import local_environment
 from adapter._temporal.search_attributes import ALL_KEYS
+from adapter._temporal.send_retry import Stalled
 
 SEND_RETRY = timedelta(seconds=2)
 BOUND_S = SEND_RETRY.total_seconds() + 10 + 3  # + 3 s for a loaded machine
@@ -51,3 +53,17 @@ async def test_a_server_that_went_down_fails_the_send_within_the_bound() -> None
     error, elapsed = await timed_send(app)
     assert elapsed < BOUND_S, elapsed
     assert "sending them again with the same ids is safe" in str(error)
+
+
+def _send_error(cause: BaseException) -> SendError:
+    error = SendError.of(None, [], cause)
+    error.__cause__ = cause  # as ``raise ... from`` sets it in send_retry.retrying
+    return error
+
+
+def test_the_event_api_answers_a_hung_or_overloaded_temporal_with_503() -> None:
+    """What send retries is a 503 (the SDKs retry with the same ids), never a 500."""
+    hung, lazy = Stalled("no answer from Temporal for 10 s"), RuntimeError("Failed client connect")
+    for cause in (hung, lazy):
+        assert _failure(_send_error(cause)).status == 503, cause
+    assert _failure(_send_error(KeyError("a bug"))).status == 500

@@ -58,6 +58,7 @@ def routes(console: Console) -> list[BaseRoute]:
         client = await console.connect()
         params = request.query_params
         function = params.get("function") or None
+        app = params.get("app") or None  # ?app=ID: one app's runs (as adapter runs --app)
         status = params.get("status") or None
         if status is not None and status not in STATUS_QUERY_VALUES:
             raise ValueError(f"status {status!r} is not one of {', '.join(STATUS_QUERY_VALUES)}")
@@ -65,12 +66,13 @@ def routes(console: Console) -> list[BaseRoute]:
             int(params.get("limit") or LIMITS[0]) if (params.get("limit") or "").isdigit() else 20
         )
         limit = min(max(limit, 1), LIMITS[-1])
-        runs = await list_runs(client, function=function, status=status, limit=limit)
+        runs = await list_runs(client, function=function, status=status, app=app, limit=limit)
         context = {
             "title": "Runs",
             "runs": runs,
             "now": datetime.now(UTC),
             "function": function or "",
+            "app": app or "",
             "status": status or "",
             "limit": limit,
             "limits": LIMITS,

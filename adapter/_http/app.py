@@ -30,7 +30,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from adapter._define.client import Inngest
 from adapter._define.event import Event
@@ -46,21 +45,13 @@ from adapter._http.wire import (
     key_message,
     parse_events,
 )
+from adapter._temporal.send_retry import transient
 
 __all__ = ["EventAPI", "create_app"]
 
 log = logging.getLogger("adapter.http")
 
 _HEALTH_TIMEOUT = timedelta(seconds=5)
-# Temporal failures that mean "not reachable / not now": 503, so that clients retry.
-_UNAVAILABLE = (
-    RPCStatusCode.UNAVAILABLE,
-    RPCStatusCode.DEADLINE_EXCEEDED,
-    RPCStatusCode.RESOURCE_EXHAUSTED,
-    RPCStatusCode.CANCELLED,
-)
-
-
 SEND_RETRY = timedelta(seconds=2)  # then 503: the SDKs retry with the same ids
 SENDER_APP_ID = "adapter-event-api"
 """The app id of the Event API's own sender when it serves no functions folder."""
@@ -203,11 +194,9 @@ def _failure(exc: BaseException) -> EventAPIError:
         exc = exc.__cause__
     if isinstance(exc, EventValidationError):
         return EventAPIError(400, str(exc))
-    unavailable = (
-        (isinstance(exc, RPCError) and exc.status in _UNAVAILABLE)
-        or isinstance(exc, ConnectionError | OSError | TimeoutError)
-        or (isinstance(exc, RuntimeError) and "connect" in str(exc).lower())
-    )
+    # What send retries (unavailable, overloaded, hung: no answer for 10 s) is a 503, so
+    # that the SDKs retry with the same ids; anything else is a 500.
+    unavailable = transient(exc) or isinstance(exc, ConnectionError | OSError | TimeoutError)
     if not unavailable:
         log.error("event API: sending failed", exc_info=exc)
     retry = (
