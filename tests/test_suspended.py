@@ -243,3 +243,21 @@ async def test_the_cache_evicts_least_recently_parked_and_idle_handlers(
     cache.clear()
     with pytest.raises(ValueError, match="suspended_handlers"):
         suspended.SuspendedHandlers(max_handlers=-1)
+
+
+async def test_a_handler_parked_at_every_step_keeps_one_done_callback() -> None:
+    """Parked again at each step, a task keeps one done callback of ours.
+
+    Callbacks piling up cost time linear in their number at every step (asyncio.wait
+    removes its own from the list): quadratic over a long run.
+    """
+    from adapter._execution import suspended
+
+    cache = suspended.SuspendedHandlers()
+    parked = _parked()
+    for _ in range(50):
+        cache.park(parked)
+        assert cache.take("run") is parked
+    cache.park(parked)
+    assert len(parked.task._callbacks or ()) == 1
+    cache.clear()

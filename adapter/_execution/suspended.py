@@ -166,6 +166,9 @@ class SuspendedHandlers:
     def park(self, parked: Parked) -> None:
         """Keep ``parked`` for its run's next activity; the least recently parked go first."""
         self._sweep()
+        # Once per task: the same task is parked again at every step, and asyncio removes
+        # a done callback in time linear in their number (asyncio.wait does, every step).
+        parked.task.remove_done_callback(_quiet)
         parked.task.add_done_callback(_quiet)
         old = self._runs.pop(parked.run_id, None)
         if old is not None and old.task is not parked.task:
