@@ -123,6 +123,11 @@ def failed_tasks(events: list[HistoryEvent]) -> list[str]:
 # reject that completion (UNHANDLED_COMMAND) and hand the hub a new task with the signal: a
 # retry without backoff, not an error of ours. Every other cause is.
 RACED_CONTINUE = "WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND"
+# Signals that arrive while a hub's task runs are buffered by the server; past its buffer
+# limits (count or bytes: a few 500 KB events) the server fails the running task with
+# FORCE_CLOSE_COMMAND so that the next task takes the buffer (Temporal's own
+# MaxBufferedEvent tests expect exactly this): a retry, not an error of ours.
+BUFFER_FLUSHED = "WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND"
 
 
 def waiter_app(client: Client, name: str, **wait: Any) -> Any:
