@@ -128,13 +128,6 @@ async def test_a_time_skipped_cancel_event_cancels_a_sleeping_run(
         await eventually(lambda: timer_started(handle, "a-week"), message="the run sleeps")
         await helper_env.skip(timedelta(hours=5))
         await app.send({"name": stop, "data": {"id": 7}})
-
-        async def cancelled() -> bool:
-            return (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
-
-        # describe, not result(): awaiting a result lets the test server skip time itself,
-        # racing the cancel on its way through the hub.
-        await eventually(cancelled, message="the cancel event did not cancel the run")
         with pytest.raises(WorkflowFailureError):
             await handle.result()  # without the cancel, the week would pass and it would return
         assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
