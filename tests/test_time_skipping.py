@@ -17,6 +17,8 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from adapter import Inngest
+from adapter._temporal import registry
+from adapter._temporal.registry import REGISTRY
 from adapter.testing import TimeSkippingEnv, time_skipping
 from tests.helpers import eventually, make_app, running, timer_started
 
@@ -131,3 +133,29 @@ async def test_a_time_skipped_cancel_event_cancels_a_sleeping_run(
         with pytest.raises(WorkflowFailureError):
             await handle.result()  # without the cancel, the week would pass and it would return
         assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+
+
+@pytest.mark.integration
+async def test_without_visibility_a_worker_s_registration_does_not_expire(
+    helper_env: TimeSkippingEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test server has no visibility: what this process registered is all it routes by.
+
+    A registration this process wrote counts only until visibility shows it; with no
+    visibility to take over, it must count for as long as the worker runs (a slow machine
+    took more than that delay between the worker's start and an event, and the event
+    waited for a registration forever).
+    """
+    app = _app("no-visibility")
+    client = helper_env.client
+
+    @app.create_function(id="noted", event=f"noted-{app.app_id}")
+    async def noted(ctx: Any) -> Any:
+        return None
+
+    async with helper_env.worker(app):
+        later = time.monotonic() + registry.VISIBILITY_DELAY + registry.DEFAULT_MAX_AGE + 60
+        monkeypatch.setattr(registry.time, "monotonic", lambda: later)
+        REGISTRY.invalidate(client)
+        table = await REGISTRY.table(client, max_age=0)
+        assert app.app_id in table.apps

@@ -216,20 +216,25 @@ class RegistryCache:
         copy = self._copy(client)
         now = time.monotonic()
         if now - copy.loaded_at > max_age:
+            visible = True
             try:
                 listed, paused = await list_entries(client)
             except RPCError as err:
                 if err.status != RPCStatusCode.UNIMPLEMENTED:
                     raise
-                listed, paused = [], []  # no visibility (the time-skipping test server)
+                # No visibility (the time-skipping test server): what this process
+                # registered is all there is to route by, for as long as it runs.
+                visible = False
+                listed, paused = [], []
             copy.listed = {entry["app_id"]: entry for entry in listed}
             copy.paused = paused
             copy.loaded_at = now
-            # What this process wrote overrides visibility only until visibility has
-            # had time to show it (then a newer deploy elsewhere must win).
-            settled = now - VISIBILITY_DELAY
-            copy.learned = {a: v for a, v in copy.learned.items() if v[0] > settled}
-            copy.forgotten = {a: t for a, t in copy.forgotten.items() if t > settled}
+            if visible:
+                # What this process wrote overrides visibility only until visibility has
+                # had time to show it (then a newer deploy elsewhere must win).
+                settled = now - VISIBILITY_DELAY
+                copy.learned = {a: v for a, v in copy.learned.items() if v[0] > settled}
+                copy.forgotten = {a: t for a, t in copy.forgotten.items() if t > settled}
             copy.table = None
         if copy.table is None:
             merged = {**copy.listed, **{a: entry for a, (_, entry) in copy.learned.items()}}
