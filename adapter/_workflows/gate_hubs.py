@@ -23,14 +23,11 @@ from temporalio.exceptions import ActivityError
 
 from adapter._protocol import (
     SHARED_TASK_QUEUE,
-    ActivityName,
     Signal,
-    SignalWithStart,
     UnsubscribeMany,
-    WorkflowName,
     hub_shard_ids,
 )
-from adapter._workflows.calls import LOCAL_TIMEOUT
+from adapter._workflows.calls import signal_hubs
 from adapter._workflows.gate_queue import (
     SUBSCRIBE_CHUNK,
     UNSUBSCRIBE_CHUNK,
@@ -109,21 +106,6 @@ class GateHubs:
         self, event_name: str, signal: str, arg: Any, only_running: bool = False
     ) -> None:
         ids = hub_shard_ids(event_name, self._shards)
-        request: SignalWithStart = {
-            "workflow": WorkflowName.HUB,
-            "id": ids[0],
-            "ids": ids,
-            "task_queue": SHARED_TASK_QUEUE,
-            "signal": signal,
-            "arg": arg,
-            "start": {},
-        }
-        if only_running:
-            request["only_running"] = True
-        await workflow.execute_local_activity(
-            ActivityName.SIGNAL_WITH_START,
-            request,
-            start_to_close_timeout=LOCAL_TIMEOUT,
-            retry_policy=_RETRY,
-            summary=f"{signal} {len(ids)} hubs",
+        await signal_hubs(
+            SHARED_TASK_QUEUE, ids, signal, arg, retry=_RETRY, only_running=only_running
         )

@@ -34,18 +34,15 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from adapter._define.expressions import interpolate_event
 from adapter._protocol import (
     SHARED_TASK_QUEUE,
-    ActivityName,
     HeldProbe,
     Query,
     Signal,
-    SignalWithStart,
     Subscription,
     Unsubscribe,
-    WorkflowName,
     hub_shard_ids,
     subscription_key,
 )
-from adapter._workflows.calls import LOCAL_TIMEOUT
+from adapter._workflows.calls import signal_hubs
 from adapter._workflows.clock import now_ms
 from adapter._workflows.hub_events import json_size
 from adapter._workflows.hub_state import SUB_BYTES, SUB_OVERHEAD
@@ -226,23 +223,12 @@ class HubSubscriptions:
         only_running: bool = False,
         retry: RetryPolicy = _UNSUBSCRIBE_RETRY,
     ) -> None:
-        request: SignalWithStart = {
-            "workflow": WorkflowName.HUB,
-            "id": ids[0],
-            "ids": ids,
-            "task_queue": self._task_queue,
-            "signal": signal,
-            "arg": arg,
-            "start": {},
-        }
-        if unless is not None:
-            request["unless"] = unless
-        if only_running:
-            request["only_running"] = True
-        await workflow.execute_local_activity(
-            ActivityName.SIGNAL_WITH_START,
-            request,
-            start_to_close_timeout=LOCAL_TIMEOUT,
-            retry_policy=retry,
-            summary=f"{signal} {len(ids)} hubs",
+        await signal_hubs(
+            self._task_queue,
+            ids,
+            signal,
+            arg,
+            retry=retry,
+            only_running=only_running,
+            unless=unless,
         )
