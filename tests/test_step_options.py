@@ -197,3 +197,43 @@ async def test_a_step_timeout_shorter_than_the_functions_times_the_step_out(
     assert scheduled.retry_policy.maximum_attempts == 1
     timed_out = [e for e in events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT]
     assert len(timed_out) == 1
+
+
+async def test_a_step_met_out_of_order_keeps_its_own_timeout(client: Client) -> None:
+    """A step's call that meets another new step first runs it only under that step's options.
+
+    The orchestrator schedules "plain"; the handler's next call meets "slow" first (its
+    steps change order between calls), which has its own 1 s timeout and no retries: it
+    must time out in an activity of its own, not run under "plain"'s hour-long timeout.
+    """
+    app = make_app(client)
+    calls = {"handler": 0, "slow": 0}
+
+    async def slow() -> str:
+        calls["slow"] += 1
+        await asyncio.sleep(3)
+        return "late"
+
+    @app.create_function(
+        fn_id="reorder",
+        trigger=inngest.TriggerEvent(event=f"t/reorder-{app.app_id}"),
+        step_timeout="1h",
+    )
+    async def reorder(ctx: inngest.Context) -> Any:
+        calls["handler"] += 1
+        if calls["handler"] == 1:
+            await ctx.step.run("plain", lambda: "plain")
+        try:
+            return await ctx.step.run("slow", slow, timeout="1s", retries=0)
+        except inngest.StepError as err:
+            return err.name
+
+    async with running(client, app, force_replay=True):
+        [event_id] = await app.send({"name": f"t/reorder-{app.app_id}"})
+        handle = client.get_workflow_handle(f"{app.app_id}:reorder:{event_id}")
+        assert await handle.result() != "late"
+        events = await history_events(handle)
+    scheduled = _scheduled(events, "slow")
+    assert scheduled.start_to_close_timeout.ToTimedelta() == timedelta(seconds=1)
+    timed_out = [e for e in events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT]
+    assert len(timed_out) == 1

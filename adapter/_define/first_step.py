@@ -17,8 +17,9 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from adapter._define.config import STEP_ACTIVITY_OPTIONS
+
 SIMPLE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)
-STEP_OPTIONS = frozenset({"retries", "timeout"})  # step.run's own activity options
 
 
 def first_step_id(handler: Callable[..., Any]) -> str | None:
@@ -83,7 +84,7 @@ def _literal_step_run_id(value: ast.expr) -> str | None:
     )
     if not is_step_run or not value.args:
         return None
-    if any(k.arg in STEP_OPTIONS for k in value.keywords):
+    if any(k.arg in STEP_ACTIVITY_OPTIONS for k in value.keywords):
         return None  # the hint is scheduled with the function's options, not the step's own
     step_id = value.args[0]
     if isinstance(step_id, ast.Constant) and isinstance(step_id.value, str) and step_id.value:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Executor
 from typing import Any
 
+from adapter._define.config import STEP_ACTIVITY_OPTIONS
 from adapter._define.function import App
 from adapter._errors import StepOutputError, _Interrupt
 from adapter._execution.call import (
@@ -240,11 +241,20 @@ def _parkable(ex: Execution, pending: list[Planned], task: asyncio.Future[Any]) 
 
 
 def _one_new_run(ex: Execution, pending: list[Planned]) -> bool:
-    """Whether the handler met one new step: a ``step.run``, in no race, not stubbed."""
+    """Whether the handler met one new step it may run here, in another step's activity.
+
+    A ``step.run`` in no race, not stubbed, and with no activity options of its own: it
+    runs under the options of the activity it meets, the function's.
+    """
     if len(pending) != 1:
         return False
     only = pending[0]
-    return only.kind == "run" and not only.opts.get("race") and only.id not in ex.stubs
+    return (
+        only.kind == "run"
+        and not only.opts.get("race")
+        and only.id not in ex.stubs
+        and not only.opts.keys() & STEP_ACTIVITY_OPTIONS
+    )
 
 
 def _finish(task: asyncio.Future[Any], ex: Execution) -> Outcome:

@@ -23,6 +23,7 @@ from temporalio.exceptions import (
     CancelledError,
 )
 
+from adapter._define.config import STEP_ACTIVITY_OPTIONS
 from adapter._errors import FATAL_ERROR_NAMES
 from adapter._execution.state import RUN_STATES
 from adapter._protocol import (
@@ -259,9 +260,11 @@ class FunctionRun:
             return only
         return only if plan_stands(only, grew=len(self._order) > before) else None
 
-    def _activity_input(self, target: str | None, hint: bool = False) -> Any:
+    def _activity_input(self, target: str | None, hint: bool = False, own: bool = False) -> Any:
         # Function, workflow and run ids reach the activity through activity.info().
-        run_new = self._progress.alone and not hint  # it may run a new step met first
+        # It may run a new step met first, under its own options: the function's, unless
+        # the target has options of its own (``own``).
+        run_new = self._progress.alone and not hint and not own
         wire = self._opts.get("wire")  # compact: step_wire.py
         return step_input(len(self._order), target, run_new, hint, wire)
 
@@ -338,7 +341,8 @@ class FunctionRun:
     async def _run_step(
         self, step_id: str, hint: bool = False, step_opts: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
-        inp = self._activity_input(step_id, hint)
+        own = bool((step_opts or {}).keys() & STEP_ACTIVITY_OPTIONS)
+        inp = self._activity_input(step_id, hint, own)
         compact = isinstance(inp, list)  # adapter/_workflows/step_wire.py
         try:
             outcome: dict[str, Any] = await workflow.execute_activity(

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from adapter._define.config import STEP_ACTIVITY_OPTIONS
 from adapter._define.event import CRON_EVENT, Event, prepare_events
 from adapter._define.function import Function
 from adapter._errors import MAX_CALLS_WITHOUT_PROGRESS, StepsChangedError, is_fatal
@@ -270,8 +271,11 @@ class _SandboxRun:
                 result.status = "stopped"
                 return result
 
-    async def call(self, target: str | None, attempt: int) -> Outcome:
-        """Call the handler once against the memo, as a step's activity would."""
+    async def call(self, target: str | None, attempt: int, own: bool = False) -> Outcome:
+        """Call the handler once against the memo, as a step's activity would.
+
+        ``own``: the target has activity options of its own, so no other step may run here.
+        """
         info = RunInfo(self.fn.id, self.run_id, attempt, self.events, self.fn.logger)
         # A task of its own: what the call sets in its context (the step context of
         # inngest.experimental.get_step_context) stays out of the test's.
@@ -286,7 +290,7 @@ class _SandboxRun:
                 sender=self.recorder,
                 encode=self.fn.encode_result,
                 stubs=self.stub_ids,
-                run_new=self.alone and target is not None,
+                run_new=self.alone and target is not None and not own,
             )
         )
 
@@ -379,12 +383,13 @@ class _SandboxRun:
         first (its id is in the outcome, or in the failure): that one is recorded.
         """
         sid, opts = planned.id, planned.opts
-        run_new = self.alone
+        own = bool(opts.keys() & STEP_ACTIVITY_OPTIONS)
+        run_new = self.alone and not own
         # step.run(retries=) replaces the function's retries for this step, as on Temporal
         max_attempts = opts["retries"] + 1 if "retries" in opts else self.max_attempts
         for attempt in range(max_attempts):
             try:
-                outcome = await self.call(sid, attempt)
+                outcome = await self.call(sid, attempt, own)
             except StepFailed as failed:
                 if is_fatal(failed.error):
                     raise _RunFailed(failed.error) from None
