@@ -185,14 +185,12 @@ class StepTask(TypedDict):
 
     ``run_new``: the step is the only one in flight, so the call may run another new
     ``step.run`` the handler meets before its target (steps in a changing order).
-    ``first``: the run's first call, with no target: it runs the first new step it meets.
     """
 
     memo_len: int
     target: NotRequired[str]
     hint: NotRequired[bool]
     run_new: NotRequired[bool]
-    first: NotRequired[bool]
 
 
 class HubEvent(TypedDict):

@@ -48,8 +48,6 @@ EXPECTED_CASES = (
     "run_on_failure",
     "run_non_retriable",
     "run_handler_retry",
-    "run_first_call",
-    "run_first_call_failed",
     "run_sleep",
     "run_woken",
     "run_wait_matched",

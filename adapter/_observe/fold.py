@@ -19,7 +19,6 @@ from temporalio.api.enums.v1 import (
     PendingActivityState,
     StartChildWorkflowExecutionFailedCause,
 )
-from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent, WorkflowExecutionStartedEventAttributes
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import WorkflowExecutionDescription
@@ -28,7 +27,7 @@ from adapter._observe.decode import Decoder, event_time, iso, loads
 from adapter._observe.listing import RunStatus
 from adapter._observe.steps import StepKind, StepStatus, StepView, step_kind
 from adapter._protocol import ActivityName, Signal, invoked_step_id
-from adapter._workflows.step_wire import FIRST_CALL, expand_outcome
+from adapter._workflows.step_wire import expand_outcome
 
 # Timers the orchestrator starts for the run itself (their summaries), not for a step.
 _FINISH_TIMER = "finish timeout"
@@ -84,30 +83,6 @@ class HistoryFold:
         if found is None:
             found = self.steps[step_id] = StepView(id=step_id, kind=kind)
         return found
-
-    def rename(self, found: StepView, step_id: str) -> StepView:
-        """A run's first call (:data:`FIRST_CALL`) turned out to be step ``step_id``."""
-        self.steps = {
-            (step_id if view is found else key): view
-            for key, view in self.steps.items()
-            if view is found or key != step_id
-        }
-        found.id = step_id
-        return found
-
-    async def named_step(self, failure: Failure) -> str | None:
-        """The step a step activity's failure names (its body failed in another's call)."""
-        while True:
-            if failure.HasField("application_failure_info"):
-                details = await self.decoder.values(
-                    failure.application_failure_info.details.payloads
-                )
-                first = details[0] if details else None
-                if isinstance(first, dict) and isinstance(first.get("step_id"), str):
-                    return str(first["step_id"])
-            if not failure.HasField("cause"):
-                return None
-            failure = failure.cause
 
     def plan(self, outcome: Any, when: datetime) -> None:
         """Record the steps an outcome plans next (kind, options, when they were planned)."""
@@ -178,14 +153,8 @@ class HistoryFold:
             done = event.activity_task_completed_event_attributes
             if (found := self.by_activity.get(done.scheduled_event_id)) is not None:
                 outcome = expand_outcome(await self.decoder.first(done.result.payloads), found.id)
-                executed = outcome.get("executed") if isinstance(outcome, dict) else None
-                if found.id == FIRST_CALL:  # the first call: its step, or nothing ran
-                    if not isinstance(executed, dict) or not executed.get("id"):
-                        self.steps.pop(FIRST_CALL, None)
-                        self.plan(outcome, when)
-                        return
-                    self.rename(found, str(executed["id"]))
                 found.end(StepStatus.COMPLETED, when)
+                executed = outcome.get("executed") if isinstance(outcome, dict) else None
                 if isinstance(executed, dict) and executed.get("id") == found.id:
                     found.output, found.has_output = executed.get("data"), True
                 elif isinstance(executed, dict) and executed.get("id"):
@@ -198,9 +167,6 @@ class HistoryFold:
         elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
             failed = event.activity_task_failed_event_attributes
             if (found := self.by_activity.get(failed.scheduled_event_id)) is not None:
-                named = await self.named_step(failed.failure)
-                if found.id == FIRST_CALL and named:
-                    self.rename(found, named)
                 found.end(StepStatus.FAILED, when, await self.decoder.failure(failed.failure))
         elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
             timed_out = event.activity_task_timed_out_event_attributes
@@ -318,10 +284,6 @@ class HistoryFold:
     async def pending_activity(self, pending: PendingActivityInfo) -> None:
         """What describe() says of a step activity now: its attempt, retry, last error."""
         step = self.step(pending.activity_id, StepKind.RUN)
-        if step.id == FIRST_CALL and pending.HasField("last_failure"):
-            named = await self.named_step(pending.last_failure)
-            if named:  # a retry of the first call: its step is known by now
-                step = self.rename(step, named)
         step.attempts = pending.attempt
         step.max_attempts = pending.maximum_attempts or step.max_attempts
         if pending.HasField("last_failure") and pending.last_failure.message:

@@ -21,7 +21,6 @@ from temporalio.client import Client
 
 from adapter._observe.errors import ObserveError
 from adapter._protocol import invoke_child_id
-from adapter._workflows.step_wire import FIRST_CALL, expand_outcome
 
 
 @dataclass(frozen=True)
@@ -42,22 +41,11 @@ async def _summary(client: Client, event: HistoryEvent) -> str | None:
     return text if isinstance(text, str) else None
 
 
-async def _first_call_step(client: Client, event: HistoryEvent) -> str | None:
-    """The step a run's first call ran, from its completion (None: it ran none)."""
-    done = event.activity_task_completed_event_attributes
-    if not done.result.payloads:
-        return None
-    [result] = await client.data_converter.decode(list(done.result.payloads[:1]))
-    executed = expand_outcome(result, FIRST_CALL).get("executed") if result else None
-    return str(executed["id"]) if isinstance(executed, dict) and executed.get("id") else None
-
-
 async def _step_of(client: Client, workflow_id: str, event: HistoryEvent) -> str | None:
     """The step id whose command this history event records, if it is one."""
     kind = event.event_type
     if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-        activity_id = event.activity_task_scheduled_event_attributes.activity_id
-        return None if activity_id == FIRST_CALL else activity_id or None
+        return event.activity_task_scheduled_event_attributes.activity_id or None
     if kind == EventType.EVENT_TYPE_TIMER_STARTED:
         return await _summary(client, event)  # sleeps and waits name their step
     if kind == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
@@ -74,27 +62,16 @@ async def reset_point(client: Client, workflow_id: str, step: str) -> tuple[str,
     history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
     last_task: int | None = None
     seen: list[str] = []
-    first_call: tuple[int, int | None] | None = None  # its scheduled event, its task
     for event in history.events:
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             last_task = event.event_id
             continue
-        task = last_task
-        attrs = event.activity_task_scheduled_event_attributes
-        if attrs.activity_id == FIRST_CALL:
-            first_call = (event.event_id, last_task)
-            continue
-        done = event.activity_task_completed_event_attributes
-        if first_call is not None and done.scheduled_event_id == first_call[0]:
-            # The first call planned whatever step it ran: its own task is the point.
-            found, task = await _first_call_step(client, event), first_call[1]
-        else:
-            found = await _step_of(client, workflow_id, event)
+        found = await _step_of(client, workflow_id, event)
         if found is None or found in seen:
             continue
         seen.append(found)
-        if found == step and task is not None:
-            return run_id, task, seen
+        if found == step and last_task is not None:
+            return run_id, last_task, seen
     known = ", ".join(seen) or "none"
     raise ObserveError(f"run {workflow_id} has no step {step!r} to rerun from (its steps: {known})")
 

@@ -52,7 +52,7 @@ from adapter._workflows.limits import check_room
 from adapter._workflows.priority import run_priority
 from adapter._workflows.progress import Progress, plan_stands
 from adapter._workflows.slots import ConcurrencySlots
-from adapter._workflows.step_wire import FIRST_CALL, FIRST_CALL_PATCH, expand_outcome, step_input
+from adapter._workflows.step_wire import expand_outcome, step_input
 from adapter._workflows.subscriptions import HubSubscriptions
 
 
@@ -225,7 +225,12 @@ class FunctionRun:
         )
         # A handler whose first statement is a step with a literal id: schedule that
         # step at once instead of calling the handler to find it (adapter/_define/first_step.py).
-        plan = self._first_plan()
+        hint = self._opts.get("first_step")
+        plan: list[dict[str, Any]] | None = (
+            [{"kind": "run", "id": hint, "opts": {"hint": True}}]
+            if hint and not self._order
+            else None
+        )
         while True:
             check_room(self._fn_id, plan, len(self._order))  # limits.py: fail before Temporal
             outcome: dict[str, Any] | None
@@ -237,23 +242,6 @@ class FunctionRun:
                 return outcome.get("result")
             self._progress.after(self._fn_id, plan, self._order)
             plan = outcome.get("plan") if outcome is not None else None
-
-    def _first_plan(self) -> list[dict[str, Any]] | None:
-        """What a new run performs first, without calling the handler to find it.
-
-        A handler whose first statement is a step with a literal id: that step
-        (adapter/_define/first_step.py). Any other: a first call, a step activity with no
-        target that runs the first ``step.run`` it meets (step_wire.py). None: the run
-        calls the handler first (histories from before the first call).
-        """
-        if self._order:
-            return None
-        hint = self._opts.get("first_step")
-        if hint:
-            return [{"kind": "run", "id": hint, "opts": {"hint": True}}]
-        if workflow.patched(FIRST_CALL_PATCH):
-            return [{"kind": "run", "id": FIRST_CALL, "opts": {"first": True}}]
-        return None
 
     async def _perform_all(self, plan: list[dict[str, Any]]) -> dict[str, Any] | None:
         """Perform the planned steps; returns the lookahead outcome when it is valid."""
@@ -272,16 +260,12 @@ class FunctionRun:
             return only
         return only if plan_stands(only, grew=len(self._order) > before) else None
 
-    def _activity_input(
-        self, target: str | None, hint: bool = False, own: bool = False, first: bool = False
-    ) -> Any:
+    def _activity_input(self, target: str | None, hint: bool = False, own: bool = False) -> Any:
         # Function, workflow and run ids reach the activity through activity.info().
         # It may run a new step met first, under its own options: the function's, unless
         # the target has options of its own (``own``).
         run_new = self._progress.alone and not hint and not own
         wire = self._opts.get("wire")  # compact: step_wire.py
-        if first:  # the run's first call: no target (step_wire.py)
-            return step_input(len(self._order), None, True, False, wire, first=True)
         return step_input(len(self._order), target, run_new, hint, wire)
 
     def _record(self, step_id: str, entry: dict[str, Any], completed_ms: int | None = None) -> None:
@@ -357,10 +341,8 @@ class FunctionRun:
     async def _run_step(
         self, step_id: str, hint: bool = False, step_opts: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
-        step_opts = step_opts or {}
-        own = bool(step_opts.keys() & STEP_ACTIVITY_OPTIONS)
-        first = bool(step_opts.get("first"))
-        inp = self._activity_input(step_id, hint, own, first)
+        own = bool((step_opts or {}).keys() & STEP_ACTIVITY_OPTIONS)
+        inp = self._activity_input(step_id, hint, own)
         compact = isinstance(inp, list)  # adapter/_workflows/step_wire.py
         try:
             outcome: dict[str, Any] = await workflow.execute_activity(
@@ -369,18 +351,13 @@ class FunctionRun:
                 activity_id=step_id,
                 summary=step_id,
                 heartbeat_timeout=timedelta(seconds=self._opts["heartbeat_timeout"]),
-                **step_options(self._opts, self._policy, step_opts, compact=compact),
+                **step_options(self._opts, self._policy, step_opts or {}, compact=compact),
             )
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type in FATAL_ERROR_NAMES:
                 raise run_failure(err) from None
-            ran = self._progress.ran(cause, step_id)
-            if ran == FIRST_CALL:  # the first call failed naming no step
-                if isinstance(cause, ApplicationError):  # the handler raised before any step
-                    raise run_failure(err) from None
-                return ran, None, None  # it timed out: call the handler to learn the step
-            return ran, {"error": error_entry(cause or err)}, None
+            return self._progress.ran(cause, step_id), {"error": error_entry(cause or err)}, None
         outcome = expand_outcome(outcome, step_id)
         executed = outcome.get("executed")
         if executed:  # with run_new, maybe another new step its call met first

@@ -6,23 +6,14 @@ every step. A run whose input says ``"wire": 2`` (every run a current sender sta
 ``Function.run_options``), or that took the ``run-compact-steps`` patch (runs started
 without the flag since that patch), gives its step activities:
 
-* input ``[memo_len]`` or ``[memo_len, flags]`` (1: ``run_new``, 2: ``hint``, 4: the
-  run's first call, :data:`FIRST_CALL`): the target is the activity id (the step id); a
-  handler call (local activity) and a first call have none;
+* input ``[memo_len]`` or ``[memo_len, flags]`` (1: ``run_new``, 2: ``hint``): the
+  target is the activity id (the step id), a handler call (local activity) has none;
 * a retry policy without ``non_retryable_error_types`` (the activity marks those
   errors non-retryable itself); the summary stays the step id, for Temporal's UI;
 * result keys of one letter: ``x`` the executed step's data, ``i`` its id when it is not
   the target (``run_new``), ``t`` its completion time (ms) when the plan holds a wait
   (a wait's window opens there), ``p`` the plan as ``[kind, id]`` or ``[kind, id,
   opts]``, ``d`` the handler's return value, ``f`` lookahead failed, ``c`` a cancel seen.
-
-A run whose first step is not known from the source (no first-step hint) that took the
-``run-first-call`` patch starts without a handler call: its first workflow task
-schedules a step activity with no target (activity id :data:`FIRST_CALL`), whose call
-runs the first ``step.run`` it meets (``run_new``) and reports its id, or reports the
-plan when the handler begins otherwise. This one is a patch, marker and all: a worker
-from before it would take such a run's first task the old way, and the new code must
-replay that history as it ran.
 
 Histories recorded before either keep the long form; :func:`expand_outcome` reads both.
 The flag in the input versions the change as a patch does, without the patch's marker and
@@ -40,25 +31,15 @@ from adapter._protocol import StepTask
 
 COMPACT_STEPS = "run-compact-steps"
 WIRE = 2  # opts["wire"] of a run whose step activities are compact
-FIRST_CALL_PATCH = "run-first-call"
-FIRST_CALL = "(first step)"
-"""The activity id (and summary) of a run's first call: the step it runs is not known yet."""
-_RUN_NEW, _HINT, _FIRST = 1, 2, 4
+_RUN_NEW, _HINT = 1, 2
 
 
 def step_input(
-    memo_len: int,
-    target: str | None,
-    run_new: bool,
-    hint: bool,
-    wire: Any = None,
-    *,
-    first: bool = False,
+    memo_len: int, target: str | None, run_new: bool, hint: bool, wire: Any = None
 ) -> Any:
-    """The input of a step (``target``), first-call or handler-call activity.
+    """The input of a step (``target``) or handler-call activity, compact in new runs.
 
-    Compact in new runs; ``wire`` is the run's ``opts["wire"]``. ``first``: the run's
-    first call, with no target, which may run the first new step it meets.
+    ``wire`` is the run's ``opts["wire"]``.
     """
     if wire != WIRE and not workflow.patched(COMPACT_STEPS):
         inp: StepTask = {"memo_len": memo_len}
@@ -67,14 +48,8 @@ def step_input(
             inp["run_new"] = run_new
         if hint:
             inp["hint"] = True
-        if first:
-            inp["first"] = inp["run_new"] = True
         return inp
-    flags = (
-        (_RUN_NEW if run_new and target is not None else 0)
-        | (_HINT if hint else 0)
-        | (_FIRST if first else 0)
-    )
+    flags = (_RUN_NEW if run_new and target is not None else 0) | (_HINT if hint else 0)
     return [memo_len, flags] if flags else [memo_len]
 
 
@@ -84,9 +59,7 @@ def read_step_input(inp: Any, activity_id: str, is_local: bool) -> tuple[StepTas
         return inp, False  # type: ignore[return-value]
     memo_len, flags = [*inp, 0][:2]
     task: StepTask = {"memo_len": int(memo_len)}
-    if flags & _FIRST:
-        task["first"] = task["run_new"] = True
-    elif not is_local:
+    if not is_local:
         task["target"] = activity_id
         task["run_new"] = bool(flags & _RUN_NEW)
     if flags & _HINT:

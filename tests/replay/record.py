@@ -108,11 +108,6 @@ CASES: dict[str, tuple[str, str]] = {
     "run_on_failure": ("FunctionRun", "the on_failure handler's run"),
     "run_non_retriable": ("FunctionRun", "NonRetriableError in a step fails the run at once"),
     "run_handler_retry": ("FunctionRun", "an error between steps retries the handler"),
-    "run_first_call": ("FunctionRun", "no first-step hint: the first call runs the first step"),
-    "run_first_call_failed": (
-        "FunctionRun",
-        "no first-step hint: the handler raises before any step, in the first call",
-    ),
     "run_sleep": ("FunctionRun", "step.sleep and step.sleep_until"),
     "run_woken": ("FunctionRun", "a step.sleep ended early (adapter wake)"),
     "run_wait_matched": ("FunctionRun", "wait_for_event matched (if expression)"),
@@ -284,16 +279,6 @@ def define(app: Inngest, ctl: Controls) -> dict[str, Function]:
         if ctl.attempts["outside"] < 3:
             raise RuntimeError("flaky code between steps")
         return value + 1
-
-    @fn(id="computed", event="replay/computed")
-    async def computed(ctx: Any) -> Any:
-        label = str(ctx.event.data.get("label", "x"))  # a call first: no first-step hint
-        value = await ctx.step.run(f"fetch-{label}", lambda: 20)
-        return value + await ctx.step.run("more", lambda: 1)
-
-    @fn(id="refuses", event="replay/refuses", retries=1)
-    async def refuses(ctx: Any) -> Any:
-        raise ValueError(f"bad input {ctx.event.data.get('n')}")
 
     @fn(id="napper", event="replay/nap")
     async def napper(ctx: Any) -> Any:
@@ -642,8 +627,6 @@ async def simple_runs(c: Corpus) -> None:
         ("run_non_retriable", "rejected", "replay/rejected"),
         ("run_handler_retry", "outside", "replay/outside"),
         ("run_finish_timeout", "slowpoke", "replay/slow"),
-        ("run_first_call", "computed", "replay/computed"),
-        ("run_first_call_failed", "refuses", "replay/refuses"),
     ):
         await c.send(name, f"{fn_id}-1")
         await ended(c.run(fn_id, f"{fn_id}-1"))
