@@ -132,8 +132,8 @@ def steps_handler(n: int, *, hint: bool = True) -> Callable[[Context], Awaitable
     """A handler awaiting ``ctx.step.run`` ``n`` times (``hint``: the first is its first line)."""
 
     async def unhinted(ctx: Context) -> int:
-        total = int(ctx.event.data.get("base", 0))  # a call first: no first-step hint
-        for i in range(n):
+        total = int(ctx.event.data.get("base", 0))
+        for i in range(n):  # the first step inside a loop: no first-step hint
             total += await ctx.step.run(f"s{i}", adapter_noop, i)
         return total
 

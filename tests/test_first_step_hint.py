@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -51,9 +52,38 @@ async def logs_first(ctx: Any) -> Any:
     return await ctx.step.run("after-a-log-line", len, "x")
 
 
+async def computed_first(ctx: Any) -> Any:
+    base = int(ctx.event.data.get("base", 0))
+    return await ctx.step.run("after-a-computation", len, str(base))
+
+
+async def starts_a_step_first(ctx: Any) -> Any:
+    started = asyncio.ensure_future(ctx.step.run("started", len, "x"))
+    return [await ctx.step.run("awaited", len, "y"), await started]
+
+
+async def returns_first(ctx: Any) -> Any:
+    return None
+    return await ctx.step.run("unreachable", len, "x")
+
+
 def sync_handler(ctx: Any) -> Any:
     data = ctx.event.data
     return ctx.step.run("sync-first", len, data)
+
+
+def sync_call_first(ctx: Any) -> Any:
+    helper(ctx)  # in a sync handler a call may run a step itself
+    return ctx.step.run("after-a-call", len, "x")
+
+
+async def task_first(ctx: Any) -> Any:
+    task = asyncio.create_task(helper(ctx))
+    return [await ctx.step.run("after-a-task", len, "x"), await task]
+
+
+def helper(ctx: Any) -> Any:
+    return ctx
 
 
 def sync_two_steps(ctx: Any) -> Any:
@@ -70,9 +100,14 @@ def sync_two_steps(ctx: Any) -> Any:
         (sleep_first, None),
         (computed_id, None),
         (other_await_first, None),
-        (logs_first, None),
+        (logs_first, "after-a-log-line"),
+        (computed_first, "after-a-computation"),
+        (starts_a_step_first, None),
+        (returns_first, None),
         (sync_handler, "sync-first"),
         (sync_two_steps, None),
+        (sync_call_first, None),
+        (task_first, None),
     ],
 )
 def test_the_hint_is_the_first_awaited_step_run_when_the_source_makes_it_certain(

@@ -353,6 +353,45 @@ async def test_logger_logs_each_line_once_on_the_worker(
     assert lines == ["start", "between", "end"]
 
 
+async def test_code_before_a_literal_first_step_runs_once_in_its_activity(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(client)
+    computed: Counter[str] = Counter()
+
+    def load(data: dict[str, Any]) -> int:
+        computed["load"] += 1
+        return int(data.get("base", 0))
+
+    @app.create_function(id="computes-first", event="test/computes-first")
+    async def computes_first(ctx: Any) -> Any:
+        ctx.logger.info("start")
+        base = load(ctx.event.data)
+        first = await ctx.step.run("first", lambda: base + 1)
+        ctx.logger.info("between")
+        return await ctx.step.run("second", lambda: first * 2)
+
+    assert computes_first.first_step == "first"
+    caplog.set_level("INFO", logger="adapter.fn.computes-first")
+    async with running(client, app):
+        handle = await _run(client, app, "computes-first", {"base": 4})
+        assert await handle.result() == 10
+    history = await handle.fetch_history()
+    markers = [
+        e
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+    assert markers == []  # no handler call before the first step
+    assert [a for a, _ in await _scheduled_activities(handle)] == ["first", "second"]
+    assert [r.message for r in caplog.records if r.name == "adapter.fn.computes-first"] == [
+        "start",
+        "between",
+    ]
+    assert computed["load"] >= 1
+
+
 async def test_a_literal_first_step_is_scheduled_without_calling_the_handler_first(
     client: Client,
 ) -> None:

@@ -210,6 +210,7 @@ class FunctionActivities:
                     encode=fn.encode_result,
                     run_new=bool(inp.get("run_new")),
                     suspend=self._parker(run, inp["memo_len"]),
+                    first_call=bool(inp.get("hint")),
                 )
         except StepFailed as failed:
             raise to_application_error(failed.error, failed.step_id) from failed.error

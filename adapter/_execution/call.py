@@ -173,6 +173,7 @@ class Execution:
         # May this call run the first new step.run it meets, if not its target? Only when
         # its activity is the one step in flight (executor.py, "run_new").
         self.run_new = False
+        self.first_call = False  # no call of the run came before (a hinted first step)
         self.wake: asyncio.Event | None = None
         self.middleware: RunMiddleware | None = None  # this call's (inngest-py's) middleware
         self.attempt = 0  # the activity's attempt, 0-based (ctx.attempt)
@@ -188,9 +189,10 @@ class Execution:
         live in its target's body and after it (and, on a retry, once the memo is
         replayed). A call without a target (finding the
         next steps, or retrying after an error) is the first to run the code past the
-        last memoized step.
+        last memoized step, and so is a run's first call (a hinted first step: no call
+        ran the code before it).
         """
-        if self.target is not None:
+        if self.target is not None and not self.first_call:
             if self.executed is not None or _IN_STEP.get() == self.target:
                 return True  # past the target, or inside its body while it runs
             # A retry (attempt > 0) runs again what its failed attempt ran after the memo,

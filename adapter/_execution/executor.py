@@ -83,8 +83,12 @@ async def execute(
     run_new: bool = False,
     middleware: RunMiddleware | None = None,
     suspend: Suspend | None = None,
+    first_call: bool = False,
 ) -> Outcome:
     """Call ``handler`` once; see the module docstring. Raises StepFailed or HandlerFailed.
+
+    ``first_call``: no call of this run ran before this one (a hinted first step's
+    activity), so the code before its target runs for the first time, and logs.
 
     ``suspend``, when given, receives the handler's task instead of it being stopped when
     the call reports one new step (an async handler without middleware): the worker keeps
@@ -110,6 +114,7 @@ async def execute(
             encode=encode,
             stubs=stubs,
             run_new=run_new,
+            first_call=first_call,
         )
     ex = Execution(
         memo,
@@ -124,6 +129,7 @@ async def execute(
     ex.encode_result = encode
     ex.middleware = middleware
     ex.run_new = run_new
+    ex.first_call = first_call
     ex.attempt = info.attempt
     logger = ReplayAwareLogger(info.logger, ex.is_live)
     event = info.events[0]

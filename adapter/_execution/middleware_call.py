@@ -69,6 +69,7 @@ async def with_middleware(
     ahead = dict(options)
     if "run_new" in ahead:  # the executor's option: a lookahead runs no body, as without
         ahead["run_new"] = False
+    ahead["first_call"] = False  # the pass before it ran the code up to here
     try:
         after = await _one_call(execute, handler, info, after_memo, None, app, payload_limit, ahead)
     except HandlerFailed:
