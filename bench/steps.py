@@ -8,8 +8,9 @@ as the tests), workers on separate task queues with the same settings:
   suspended between steps (the default);
 * adapter-replay: the same on a worker with ``force_replay=True``: every step calls the
   handler again and replays the memo (the fallback path, so a regression in it shows);
-* adapter-nohint (up to 10 steps): the handler's first statement is not a step, so the
-  run's first step is found by calling the handler (in-process) first;
+* adapter-nohint (up to 10 steps): the handler's first step is inside a loop (no
+  first-step hint), so the run's first step is found by calling the handler
+  (in-process) first;
 * raw: a ``@workflow.defn`` that executes N trivial async activities in sequence,
   sandbox off (as our orchestrator runs); raw-sandbox: the same in temporalio's default
   sandboxed runner (what a Temporal user writes by default);
