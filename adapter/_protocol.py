@@ -180,6 +180,10 @@ def run_input(
     return {"app_id": app_id, "events": events, "cron": cron, "opts": opts}
 
 
+STEP_ACTIVITY_OPTIONS = frozenset({"retries", "timeout"})
+"""What ``step.run`` may set of its own activity's options (else the function's)."""
+
+
 class StepTask(TypedDict):
     """A step or handler activity's input: the memo length it may see, and its target.
 

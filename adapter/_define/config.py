@@ -414,10 +414,6 @@ class FunctionConfig(BaseModel):
         return [t for t in self.triggers if isinstance(t, TriggerEvent)]
 
 
-STEP_ACTIVITY_OPTIONS = frozenset({"retries", "timeout"})
-"""What ``step.run`` may set of its own activity's options (else the function's)."""
-
-
 def step_run_options(step_id: str, retries: Any, timeout: Any) -> dict[str, Any]:
     """``step.run(retries=, timeout=)``: checked at the call, carried in the plan."""
     where = f"step.run('{step_id}')"

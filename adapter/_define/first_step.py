@@ -17,7 +17,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-from adapter._define.config import STEP_ACTIVITY_OPTIONS
+from adapter._protocol import STEP_ACTIVITY_OPTIONS
 
 SIMPLE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)
 

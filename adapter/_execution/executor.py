@@ -28,7 +28,6 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Executor
 from typing import Any
 
-from adapter._define.config import STEP_ACTIVITY_OPTIONS
 from adapter._define.function import App
 from adapter._errors import StepOutputError, _Interrupt
 from adapter._execution.call import (
@@ -45,6 +44,7 @@ from adapter._execution.middleware_call import start_call, with_middleware
 from adapter._execution.payloads import check_size, to_json_value
 from adapter._execution.step import Group, GroupSync, Step, StepSync
 from adapter._execution.suspended import SyncHandoff
+from adapter._protocol import STEP_ACTIVITY_OPTIONS
 
 # Keeps a handler stopped at its one new step: its task (a sync handler's: its thread's
 # future, and the handoff its thread waits at), its execution and the step it awaits.

@@ -23,11 +23,11 @@ from temporalio.exceptions import (
     CancelledError,
 )
 
-from adapter._define.config import STEP_ACTIVITY_OPTIONS
 from adapter._errors import FATAL_ERROR_NAMES
 from adapter._execution.state import RUN_STATES
 from adapter._protocol import (
     HUB_SHARDS,
+    STEP_ACTIVITY_OPTIONS,
     ActivityName,
     LifecycleEvent,
     Query,

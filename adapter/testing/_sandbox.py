@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from adapter._define.config import STEP_ACTIVITY_OPTIONS
 from adapter._define.event import CRON_EVENT, Event, prepare_events
 from adapter._define.function import Function
 from adapter._errors import MAX_CALLS_WITHOUT_PROGRESS, StepsChangedError, is_fatal
@@ -48,6 +47,7 @@ from adapter._execution.call import (
 )
 from adapter._execution.executor import execute
 from adapter._execution.payloads import to_json_value
+from adapter._protocol import STEP_ACTIVITY_OPTIONS
 
 __all__ = [
     "RunResult",
