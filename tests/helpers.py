@@ -25,12 +25,18 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import temporalio.converter
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 
 from adapter import Backoff, Inngest
 from adapter._temporal.registry import REGISTRY, list_registrations
+from adapter._temporal.search_attributes import (
+    missing_search_attributes,
+    register_search_attributes,
+)
 from adapter.worker import Worker, WorkerSettings
 
 T = TypeVar("T")
@@ -332,6 +338,29 @@ async def running(client: Client, app: Inngest, **settings: object) -> AsyncIter
     """Run a worker for ``app`` for the duration of the block."""
     async with Worker(client, app, WorkerSettings(**settings)):  # type: ignore[arg-type]
         yield
+
+
+async def own_namespace(client: Client, prefix: str) -> Client:
+    """A client of a new namespace of ``client``'s server, with our search attributes.
+
+    Routing is namespace-wide: registrations other tests' workers left in the session's
+    namespace (a wait on a computed name sends every event to the hubs) would change a
+    load test's traffic. A namespace of its own sees only the test's app.
+    """
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    await client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=name, workflow_execution_retention_period=Duration(seconds=86400)
+        )
+    )
+    own = await Client.connect(client.service_client.config.target_host, namespace=name)
+
+    async def ready() -> bool:
+        await register_search_attributes(own)  # refused until the namespace is known
+        return not await missing_search_attributes(own)
+
+    await eventually(ready, timeout=60, message=f"namespace {name} takes our search attributes")
+    return own
 
 
 # --- the adapter command ------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import Client
 
 from adapter import Inngest
-from tests.helpers import count_runs, make_app, running, wait_for_count
+from tests.helpers import count_runs, make_app, own_namespace, running, wait_for_count
 
 BURST = 500
 
@@ -35,6 +35,7 @@ def three_step_app(
 
 @pytest.mark.timeout(300)
 async def test_burst_of_events_through_send(client: Client) -> None:
+    client = await own_namespace(client, "burst")
     app, ran = three_step_app(client, "burst", "burst/go")
 
     query = f"WorkflowType = 'burst' AND TaskQueue = '{app.task_queue}'"

@@ -21,7 +21,7 @@ from temporalio.client import Client
 from adapter._http.app import create_app
 from adapter._http.server import EventServer
 from tests.faults.test_burst import three_step_app
-from tests.helpers import count_runs, running, wait_for_count
+from tests.helpers import count_runs, own_namespace, running, wait_for_count
 
 BURST = 1000
 REQUESTS = 10
@@ -40,11 +40,12 @@ async def _post(http: httpx.AsyncClient, batch: list[dict[str, object]]) -> http
 
 @pytest.mark.timeout(300)
 async def test_burst_of_1000_events_over_http(client: Client) -> None:
+    client = await own_namespace(client, "burst-http")
     app, ran = three_step_app(client, "burst-http", "burst/http")
 
     per_request = BURST // REQUESTS
     tag = f"bh-{uuid.uuid4().hex[:8]}"
-    batches = [
+    batches: list[list[dict[str, object]]] = [
         [
             {"name": "burst/http", "id": f"{tag}-{r * per_request + i}", "data": {"n": i}}
             for i in range(per_request)
