@@ -10,6 +10,7 @@ every run that is sleeping across a deploy. Change them only with a replay test.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
@@ -182,6 +183,11 @@ def run_input(
 
 STEP_ACTIVITY_OPTIONS = frozenset({"retries", "timeout"})
 """What ``step.run`` may set of its own activity's options (else the function's)."""
+
+
+def has_own_activity_options(step_opts: Mapping[str, Any]) -> bool:
+    """Whether a planned step sets activity options of its own, so runs in no other's activity."""
+    return bool(step_opts.keys() & STEP_ACTIVITY_OPTIONS)
 
 
 class StepTask(TypedDict):

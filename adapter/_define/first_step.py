@@ -28,11 +28,11 @@ def first_step_id(handler: Callable[..., Any]) -> str | None:
     Simple statements may come first: assignments, and in an async handler calls that
     await nothing and start no step or task (``user = load(ctx.event.data)``,
     ``ctx.logger.info(...)``), which the hinted step's activity runs as new code. (In a
-    sync handler any call may be a step, so there only call-free statements.) The first statement that awaits must
-    await exactly once, and that must be ``<...>.step.run("literal-id", ...)``,
-    possibly inside a call such as ``str(await ctx.step.run(...))``. Control flow or a
-    ``return`` before it means no hint, and so does a ``step.run`` with its own
-    ``retries=`` or ``timeout=``.
+    sync handler any call may be a step, so there only call-free statements.) The
+    first statement that awaits must await exactly once, and that must be
+    ``<...>.step.run("literal-id", ...)``, possibly inside a call such as
+    ``str(await ctx.step.run(...))``. Control flow or a ``return`` before it means no
+    hint, and so does a ``step.run`` with its own ``retries=`` or ``timeout=``.
     """
     try:
         source = textwrap.dedent(inspect.getsource(handler))

@@ -44,7 +44,7 @@ from adapter._execution.middleware_call import start_call, with_middleware
 from adapter._execution.payloads import check_size, to_json_value
 from adapter._execution.step import Group, GroupSync, Step, StepSync
 from adapter._execution.suspended import SyncHandoff
-from adapter._protocol import STEP_ACTIVITY_OPTIONS
+from adapter._protocol import has_own_activity_options
 
 # Keeps a handler stopped at its one new step: its task (a sync handler's: its thread's
 # future, and the handoff its thread waits at), its execution and the step it awaits.
@@ -259,7 +259,7 @@ def _one_new_run(ex: Execution, pending: list[Planned]) -> bool:
         only.kind == "run"
         and not only.opts.get("race")
         and only.id not in ex.stubs
-        and not only.opts.keys() & STEP_ACTIVITY_OPTIONS
+        and not has_own_activity_options(only.opts)
     )
 
 

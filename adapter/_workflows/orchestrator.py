@@ -27,12 +27,12 @@ from adapter._errors import FATAL_ERROR_NAMES
 from adapter._execution.state import RUN_STATES
 from adapter._protocol import (
     HUB_SHARDS,
-    STEP_ACTIVITY_OPTIONS,
     ActivityName,
     LifecycleEvent,
     Query,
     RunInput,
     Signal,
+    has_own_activity_options,
     lifecycle_event_id,
 )
 from adapter._workflows.alarms import Alarms
@@ -341,8 +341,7 @@ class FunctionRun:
     async def _run_step(
         self, step_id: str, hint: bool = False, step_opts: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
-        own = bool((step_opts or {}).keys() & STEP_ACTIVITY_OPTIONS)
-        inp = self._activity_input(step_id, hint, own)
+        inp = self._activity_input(step_id, hint, has_own_activity_options(step_opts or {}))
         compact = isinstance(inp, list)  # adapter/_workflows/step_wire.py
         try:
             outcome: dict[str, Any] = await workflow.execute_activity(

@@ -47,7 +47,7 @@ from adapter._execution.call import (
 )
 from adapter._execution.executor import execute
 from adapter._execution.payloads import to_json_value
-from adapter._protocol import STEP_ACTIVITY_OPTIONS
+from adapter._protocol import has_own_activity_options
 
 __all__ = [
     "RunResult",
@@ -271,10 +271,10 @@ class _SandboxRun:
                 result.status = "stopped"
                 return result
 
-    async def call(self, target: str | None, attempt: int, own: bool = False) -> Outcome:
+    async def call(self, target: str | None, attempt: int, run_new: bool = False) -> Outcome:
         """Call the handler once against the memo, as a step's activity would.
 
-        ``own``: the target has activity options of its own, so no other step may run here.
+        ``run_new``: the call may run another new step it meets before ``target``.
         """
         info = RunInfo(self.fn.id, self.run_id, attempt, self.events, self.fn.logger)
         # A task of its own: what the call sets in its context (the step context of
@@ -290,7 +290,7 @@ class _SandboxRun:
                 sender=self.recorder,
                 encode=self.fn.encode_result,
                 stubs=self.stub_ids,
-                run_new=self.alone and target is not None and not own,
+                run_new=run_new,
             )
         )
 
@@ -383,13 +383,12 @@ class _SandboxRun:
         first (its id is in the outcome, or in the failure): that one is recorded.
         """
         sid, opts = planned.id, planned.opts
-        own = bool(opts.keys() & STEP_ACTIVITY_OPTIONS)
-        run_new = self.alone and not own
+        run_new = self.alone and not has_own_activity_options(opts)
         # step.run(retries=) replaces the function's retries for this step, as on Temporal
         max_attempts = opts["retries"] + 1 if "retries" in opts else self.max_attempts
         for attempt in range(max_attempts):
             try:
-                outcome = await self.call(sid, attempt, own)
+                outcome = await self.call(sid, attempt, run_new)
             except StepFailed as failed:
                 if is_fatal(failed.error):
                     raise _RunFailed(failed.error) from None

@@ -116,10 +116,10 @@ class _MockedRun(_SandboxRun):
         self.step_errors: dict[str, BaseException] = {}
         self.returned: Any = None
 
-    async def call(self, target: str | None, attempt: int, own: bool = False) -> Outcome:
+    async def call(self, target: str | None, attempt: int, run_new: bool = False) -> Outcome:
         """As the sandbox's; keeps each failed step's exception and the handler's return."""
         try:
-            outcome = await super().call(target, attempt, own)
+            outcome = await super().call(target, attempt, run_new)
         except StepFailed as failed:
             self.step_errors[failed.step_id] = failed.error
             raise
