@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
@@ -111,7 +112,11 @@ class DevServer:
         )
 
     async def start(self, timeout: float = 60.0) -> None:
-        """Start the server and wait until its port accepts connections."""
+        """Start the server and wait until its frontend answers a client.
+
+        The port accepts connections a moment before the frontend is healthy; a client
+        connecting in between is refused ("Frontend is not healthy yet").
+        """
         if self.db_file is not None:
             self.db_file.parent.mkdir(parents=True, exist_ok=True)
         for port in (self.port, self.ui_port):
@@ -134,6 +139,18 @@ class DevServer:
                 raise TimeoutError(
                     f"the Temporal dev server did not open {self.address} in {timeout}s"
                 )
+            await asyncio.sleep(0.1)
+        while True:
+            try:
+                await Client.connect(self.address)
+                return
+            except Exception as exc:  # not healthy yet
+                if self._proc.poll() is not None or loop.time() > deadline:
+                    self.stop()
+                    raise TimeoutError(
+                        f"the Temporal dev server at {self.address} did not become healthy "
+                        f"in {timeout}s ({str(exc).splitlines()[0] if str(exc) else exc!r})"
+                    ) from None
             await asyncio.sleep(0.1)
 
     def stop(self, timeout: float = 15.0) -> None:
