@@ -69,6 +69,10 @@ class Inngest(InngestPyOptions):
     the same event ids. Events of names that some registered function waits or
     cancels on also go to that name's hub; ``event_hub=False`` skips that (a
     diagnostic switch: waits and cancels then never see this sender's events).
+    ``eager_start`` (default on) starts runs with Temporal's eager workflow start: when
+    this client also runs a worker for the run's task queue with a free slot, the run's
+    first workflow task comes back in the start response and runs here, with no poll
+    and no matching round trip; otherwise Temporal dispatches it as usual.
 
     inngest-py's constructor options are accepted with the same spelling, so that
     ``import adapter as inngest`` is the only change an app needs:
@@ -100,6 +104,7 @@ class Inngest(InngestPyOptions):
         search_attributes: bool | None = None,
         registry_ttl: timedelta = timedelta(seconds=5),
         send_retry: timedelta = timedelta(seconds=30),
+        eager_start: bool = True,
         # Temporal's payload codec, interceptors, plugins, runtime (see the class docstring)
         payload_codec: PayloadCodec | None = None,
         interceptors: Sequence[Any] = (),
@@ -132,6 +137,7 @@ class Inngest(InngestPyOptions):
         self.event_hub = event_hub
         self.registry_ttl = registry_ttl
         self.send_retry = send_retry
+        self.eager_start = eager_start
         self.search_attributes = search_attributes
         self._search_attributes_ok: bool | None = (
             None if search_attributes is None else search_attributes
@@ -413,6 +419,7 @@ class Inngest(InngestPyOptions):
                 events,
                 tagged=await self._uses_search_attributes(client),
                 hubs=self.event_hub,
+                eager=self.eager_start,
             )
             return self._duplicates(outcomes)
 

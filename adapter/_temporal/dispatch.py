@@ -74,6 +74,7 @@ class _Plan:
 
     tagged: bool
     sent_ms: int
+    eager: bool = False  # ask Temporal to hand each run's first task to a local worker
     ordered: dict[str, list[Job]] = field(default_factory=dict)
     outcomes: dict[str, EventOutcome] = field(default_factory=dict)
     table: RouteTable | None = None  # for the events a send itself causes (function.cancelled)
@@ -101,6 +102,7 @@ async def dispatch(
     hubs: bool = True,
     records: bool = True,
     only: set[tuple[str, str]] | None = None,
+    eager: bool = False,
 ) -> dict[str, EventOutcome]:
     """Deliver each event; returns what happened to each, by event id.
 
@@ -110,9 +112,11 @@ async def dispatch(
     for routing from a record, which exists already. ``only``: route to these
     (app id, function id) alone — a record's held event, once its function resumed.
     A paused function's events are held: counted in the outcome's ``held``, recorded,
-    and routed by their record on resume.
+    and routed by their record on resume. ``eager``: start runs with Temporal's eager
+    workflow start (the first workflow task comes back in the start response when this
+    client has a worker on the run's task queue with a free slot; otherwise ignored).
     """
-    plan = _Plan(tagged=tagged, sent_ms=await send_clock.sent_ms(client))
+    plan = _Plan(tagged=tagged, sent_ms=await send_clock.sent_ms(client), eager=eager)
     plan.table = table
     matched: list[dict[str, Any]] = []  # events whose record depends on their runs' fate
     for event in events:
@@ -309,6 +313,7 @@ async def trigger(
             run_input(route.app_id, [data], _opts(route, tagged, plan.shards)),
             task_queue=route.task_queue,
             static_summary=run_summary(route.function_id, data["name"]),
+            request_eager_start=plan.eager,
             **options,
         )
 
