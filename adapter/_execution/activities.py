@@ -364,17 +364,23 @@ async def _run_state(
 
 @contextlib.asynccontextmanager
 async def _heartbeating(interval: float = 1.0) -> AsyncIterator[None]:
-    """Heartbeat while the body runs, so a lost worker's step is retried within seconds."""
+    """Heartbeat while the body runs, so a lost worker's step is retried within seconds.
 
-    async def beat() -> None:
-        # Nothing to report for a step that ends within the first interval; a lost
-        # worker is still noticed within the heartbeat timeout.
-        while True:
-            await asyncio.sleep(interval)
-            activity.heartbeat()
+    A timer on the loop rather than a task: a step that ends within the first interval
+    (most do) costs one timer handle, and a lost worker is still noticed within the
+    heartbeat timeout. The timer's callback runs in this activity's context.
+    """
+    loop = asyncio.get_running_loop()
+    timer: asyncio.TimerHandle | None = None
 
-    task = asyncio.create_task(beat())
+    def beat() -> None:
+        nonlocal timer
+        activity.heartbeat()
+        timer = loop.call_later(interval, beat)
+
+    timer = loop.call_later(interval, beat)
     try:
         yield
     finally:
-        task.cancel()
+        if timer is not None:
+            timer.cancel()

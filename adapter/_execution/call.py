@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import copy
 import inspect
+import json
 import time
 import traceback
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -31,7 +32,8 @@ from adapter._errors import (
     _Interrupt,
     _NestedStep,
 )
-from adapter._execution.payloads import check_size, to_json_value
+from adapter._execution.payloads import check_text_size, to_json_text
+from adapter._execution.wake import Wake
 
 if TYPE_CHECKING:
     from adapter._execution.middleware import RunMiddleware
@@ -174,7 +176,7 @@ class Execution:
         # its activity is the one step in flight (executor.py, "run_new").
         self.run_new = False
         self.first_call = False  # no call of the run came before (a hinted first step)
-        self.wake: asyncio.Event | None = None
+        self.wake: Wake | None = None
         self.middleware: RunMiddleware | None = None  # this call's (inngest-py's) middleware
         self.attempt = 0  # the activity's attempt, 0-based (ctx.attempt)
         # A sync handler's thread waits here at its one new step (adapter/_execution/suspended.py).
@@ -303,14 +305,15 @@ class Execution:
 
     def finish_step(self, step_id: str, raw: Any) -> Any:
         """Record the target step's result; returns the JSON value the handler sees."""
-        value = to_json_value(raw, what=f"step '{step_id}'")
-        check_size(value, what=f"the result of step '{step_id}'", limit=self.payload_limit)
+        text = to_json_text(raw, what=f"step '{step_id}'")
+        check_text_size(text, what=f"the result of step '{step_id}'", limit=self.payload_limit)
+        value = json.loads(text)
         self.executed = {"id": step_id, "data": value, "completed_ms": int(time.time() * 1000)}
         self.executing = False
         if self.wake is not None:
             self.wake.set()
         # Code after the step runs before the result is recorded: it gets its own copy.
-        return _own(value)
+        return json.loads(text) if isinstance(value, dict | list) else value
 
     def _record_or_fail(
         self, step_id: str, result: Any, encode: Callable[[Any], Any] | None = None

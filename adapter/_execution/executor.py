@@ -44,6 +44,7 @@ from adapter._execution.middleware_call import start_call, with_middleware
 from adapter._execution.payloads import check_size, to_json_value
 from adapter._execution.step import Group, GroupSync, Step, StepSync
 from adapter._execution.suspended import SyncHandoff
+from adapter._execution.wake import Wake
 from adapter._protocol import has_own_activity_options
 
 # Keeps a handler stopped at its one new step: its task (a sync handler's: its thread's
@@ -147,7 +148,7 @@ async def execute(
         await start_call(ex, sync_ctx, info.function_id)
         return await _execute_sync(handler, sync_ctx, ex, suspend)
 
-    ex.wake = asyncio.Event()
+    ex.wake = Wake()
     ctx = Context(
         event, info.events, Step(ex), info.run_id, info.attempt, logger, info.function_id, Group(ex)
     )
@@ -198,9 +199,7 @@ async def _drive(task: asyncio.Future[Any], ex: Execution, suspend: Suspend | No
     try:
         while True:
             assert ex.wake is not None
-            waker = asyncio.ensure_future(ex.wake.wait())
-            await asyncio.wait({task, waker}, return_when=asyncio.FIRST_COMPLETED)
-            waker.cancel()
+            await ex.wake.wait_or_done(task)
             ex.wake.clear()
             if ex.step_failure is not None:
                 await _stop(task)

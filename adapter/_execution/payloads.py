@@ -20,16 +20,20 @@ def to_json_value(value: Any, *, what: str) -> Any:
     The result is what a later replay would see, so callers hand it back to the
     handler instead of the original object.
     """
+    return json.loads(to_json_text(value, what=what))
+
+
+def to_json_text(value: Any, *, what: str) -> str:
+    """``value`` encoded as compact JSON (its length is :func:`json_size`), or StepOutputError."""
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     try:
-        text = json.dumps(value, allow_nan=False, default=_reject)
+        return json.dumps(value, allow_nan=False, default=_reject, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise StepOutputError(
             f"{what} returned a value that is not JSON-serializable: {exc}. Return dict, list, "
             "str, int, float, bool, None or a pydantic model."
         ) from None
-    return json.loads(text)
 
 
 def _reject(obj: object) -> Any:
@@ -45,7 +49,12 @@ def json_size(value: Any) -> int:
 
 def check_size(value: Any, *, what: str, limit: int) -> None:
     """Raise PayloadTooLargeError naming ``what`` when ``value`` exceeds ``limit`` bytes."""
-    size = json_size(value)
+    check_text_size(json.dumps(value, separators=(",", ":")), what=what, limit=limit)
+
+
+def check_text_size(text: str, *, what: str, limit: int) -> None:
+    """:func:`check_size` for a value already encoded by :func:`to_json_text`."""
+    size = len(text.encode())
     if size > limit:
         raise PayloadTooLargeError(
             f"{what} is {size:,} bytes, over Temporal's payload limit of {limit:,} bytes; "
