@@ -7,20 +7,23 @@ same limits (``WorkerSettings()``), on separate task queues.
 
 1. **Event → first step.** Adapter: ``app.send`` until the body of the function's first
    ``step.run`` starts (``time.perf_counter`` recorded in the body). Raw: before
-   ``client.start_workflow`` until the workflow's first activity starts. Runs one at a
-   time, each awaited to the end before the next; variants alternate. Target: adapter
-   p50 and p95 ≤ 1.2 × raw.
+   ``client.start_workflow`` until the workflow's first activity starts (raw-eager, a
+   diagnostic: the same with ``request_eager_start``). Runs one at a time, each awaited
+   to the end before the next; variants alternate. Target: adapter p50 and p95 ≤ 1.2 ×
+   raw.
 2. **Sustained events/s, 3 steps per run.** N events at once: through ``send`` (batches
    of 100, concurrently), through the HTTP Event API (``EventServer`` on a real socket +
    httpx, 10 concurrent POSTs), and raw (N ``start_workflow`` calls, 64 at a time, as
-   ``send`` allows itself), each until Temporal's visibility counts N completed runs
-   (polled every 0.1 s). Rounds rotate the variants.
+   ``send`` allows itself; and, as a diagnostic, the same with ``request_eager_start``,
+   which ``send`` asks by default), each until Temporal's visibility counts N completed
+   runs (polled every 0.1 s). Rounds rotate the variants; each round's rate is also
+   divided by raw's in the same round, since the server's speed drifts between rounds.
 3. **Worker memory per 1,000 in-flight runs.** A child process per variant runs a
    worker, finishes 20 warm-up runs, reads its RSS (``/proc/self/status`` VmRSS), starts
    1,000 runs that do one step and then sleep an hour (``step.sleep`` /
    ``workflow.sleep``), waits until all of them sleep, and reads its RSS again.
 
-    .venv/bin/python -m bench.throughput            # a few minutes on 2 cores
+    .venv/bin/python -m bench.throughput            # about 15 minutes on 2 cores
     .venv/bin/python -m bench.throughput --quick    # smaller, for a smoke run
 """
 
@@ -220,15 +223,19 @@ def adapter_latency(client: Client, app: Inngest) -> LatencyRunner:
     return run
 
 
-def raw_latency(client: Client) -> LatencyRunner:
-    """Time from ``start_workflow`` to the first activity's body, for raw temporalio."""
+def raw_latency(client: Client, *, eager: bool = False) -> LatencyRunner:
+    """Time from ``start_workflow`` to the first activity's body, for raw temporalio.
+
+    ``eager``: with ``request_eager_start`` (Temporal's eager workflow start), as the
+    adapter's ``send`` asks by default — a diagnostic row, so the gain it brings shows.
+    """
 
     async def run() -> LatencySample:
         key = uuid.uuid4().hex
         workflow_id = f"bench-first-{key}"
         start = time.perf_counter()
         handle = await client.start_workflow(
-            RawFirst.run, key, id=workflow_id, task_queue=RAW_QUEUE
+            RawFirst.run, key, id=workflow_id, task_queue=RAW_QUEUE, request_eager_start=eager
         )
         accepted = time.perf_counter() - start
         assert await handle.result() == key
@@ -333,13 +340,15 @@ async def throughput_http(client: Client, app: Inngest, url: str, fn_id: str, n:
     return Throughput(n, accepted, time.perf_counter() - start)
 
 
-async def throughput_raw(client: Client, prefix: str, n: int) -> Throughput:
-    """Start n raw 3-activity workflows and wait for them."""
+async def throughput_raw(client: Client, prefix: str, n: int, *, eager: bool = False) -> Throughput:
+    """Start n raw 3-activity workflows and wait for them (``eager``: request_eager_start)."""
     limit = asyncio.Semaphore(START_CONCURRENCY)
 
     async def start_one(i: int) -> None:
         async with limit:
-            await client.start_workflow(RawThree.run, i, id=f"{prefix}{i}", task_queue=RAW_QUEUE)
+            await client.start_workflow(
+                RawThree.run, i, id=f"{prefix}{i}", task_queue=RAW_QUEUE, request_eager_start=eager
+            )
 
     start = time.perf_counter()
     await asyncio.gather(*(start_one(i) for i in range(n)))
@@ -491,6 +500,7 @@ async def bench(args: argparse.Namespace) -> None:
                 {
                     "adapter": adapter_latency(client, app),
                     "raw": raw_latency(client),
+                    "raw-eager": raw_latency(client, eager=True),
                 },
                 args.samples,
                 args.warmup,
@@ -498,14 +508,16 @@ async def bench(args: argparse.Namespace) -> None:
             server_ms = {name: await server_side_ms(client, got) for name, got in lat.items()}
             out += latency_table(lat, server_ms)
             # 2. throughput
-            tps: dict[str, list[Throughput]] = {"send": [], "http": [], "raw": []}
+            tps: dict[str, list[Throughput]] = {"send": [], "http": [], "raw": [], "raw-eager": []}
             for r in range(args.rounds):
-                order = ["raw", "send", "http"]
-                order = order[r % 3 :] + order[: r % 3]
+                order = list(tps)
+                order = order[r % len(order) :] + order[: r % len(order)]
                 for name in order:
                     log(f"throughput round {r + 1}/{args.rounds}: {name}, {args.events} events ...")
-                    if name == "raw":
-                        result = await throughput_raw(client, f"bench-tp-{r}-", args.events)
+                    if name.startswith("raw"):
+                        result = await throughput_raw(
+                            client, f"bench-{name}-{r}-", args.events, eager=name == "raw-eager"
+                        )
                     elif name == "send":
                         result = await throughput_send(client, app, f"tp-send-{r}", args.events)
                     else:
@@ -566,21 +578,26 @@ def throughput_table(tps: dict[str, list[Throughput]]) -> list[str]:
         "send": "adapter, `send` (batches of 100)",
         "http": f"adapter, HTTP Event API ({HTTP_REQUESTS} concurrent POSTs)",
         "raw": f"raw temporalio, start_workflow ({START_CONCURRENCY} at a time)",
+        "raw-eager": "raw temporalio, the same with request_eager_start (diagnostic)",
     }
     raw = statistics.median(t.per_second for t in tps["raw"])
     lines = [
         "| 3-step runs | events | accepted in s | all done in s | events/s (median) "
-        "| events/s per round | / raw |",
-        "|---|---:|---:|---:|---:|---|---:|",
+        "| events/s per round | / raw | / raw of the same round (median) |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
     ]
-    for name in ("send", "http", "raw"):
+    for name in ("send", "http", "raw", "raw-eager"):
         results = tps[name]
         rate = statistics.median(t.per_second for t in results)
+        paired = statistics.median(
+            t.per_second / r.per_second for t, r in zip(results, tps["raw"], strict=True)
+        )
         lines.append(
             f"| {labels[name]} | {results[0].events:,} "
             f"| {statistics.median(t.accepted_s for t in results):.1f} "
             f"| {statistics.median(t.done_s for t in results):.1f} | {rate:.1f} "
-            f"| {', '.join(f'{t.per_second:.1f}' for t in results)} | {rate / raw:.2f} |"
+            f"| {', '.join(f'{t.per_second:.1f}' for t in results)} | {rate / raw:.2f} "
+            f"| {paired:.2f} |"
         )
     return lines
 
@@ -608,7 +625,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=100, help="latency runs per variant")
     parser.add_argument("--warmup", type=int, default=5, help="untimed latency runs per variant")
     parser.add_argument("--events", type=int, default=500, help="events per throughput round")
-    parser.add_argument("--rounds", type=int, default=2, help="throughput rounds per variant")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds per variant")
     parser.add_argument(
         "--memory-runs", type=int, default=1000, help="sleeping runs for the memory figure"
     )
