@@ -362,25 +362,36 @@ async def _run_state(
     return cached
 
 
+class _Heartbeat:
+    """Heartbeats every ``interval`` seconds from a loop timer, in the activity's context.
+
+    A timer rather than a task: a step that ends within the first interval (most do)
+    costs one timer handle. Cancelling the timer drops its callback, so nothing of the
+    activity (its context, its info) is left in a reference cycle for the garbage
+    collector, as a self-rescheduling closure would leave it.
+    """
+
+    __slots__ = ("_interval", "_loop", "_timer")
+
+    def __init__(self, interval: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._interval = interval
+        self._timer = self._loop.call_later(interval, self._beat)
+
+    def _beat(self) -> None:
+        activity.heartbeat()
+        self._timer = self._loop.call_later(self._interval, self._beat)
+
+    def cancel(self) -> None:
+        """Stop heartbeating."""
+        self._timer.cancel()
+
+
 @contextlib.asynccontextmanager
 async def _heartbeating(interval: float = 1.0) -> AsyncIterator[None]:
-    """Heartbeat while the body runs, so a lost worker's step is retried within seconds.
-
-    A timer on the loop rather than a task: a step that ends within the first interval
-    (most do) costs one timer handle, and a lost worker is still noticed within the
-    heartbeat timeout. The timer's callback runs in this activity's context.
-    """
-    loop = asyncio.get_running_loop()
-    timer: asyncio.TimerHandle | None = None
-
-    def beat() -> None:
-        nonlocal timer
-        activity.heartbeat()
-        timer = loop.call_later(interval, beat)
-
-    timer = loop.call_later(interval, beat)
+    """Heartbeat while the body runs, so a lost worker's step is retried within seconds."""
+    beats = _Heartbeat(interval)
     try:
         yield
     finally:
-        if timer is not None:
-            timer.cancel()
+        beats.cancel()

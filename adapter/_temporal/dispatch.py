@@ -183,6 +183,7 @@ async def _run(plan: _Plan) -> None:
             progressed()  # a send that makes progress is never cut short (send_retry.py)
 
     await asyncio.gather(*(in_order(jobs) for jobs in plan.ordered.values()))
+    plan.ordered.clear()  # its jobs hold the plan: no cycle left for the garbage collector
 
 
 def _bind(func: Callable[..., Awaitable[None]], *args: Any) -> Job:
