@@ -170,7 +170,10 @@ async def test_a_function_deployed_later_is_reached_and_a_removed_one_is_not(
 
         # Within the documented bound (5 s cache + visibility).
         await eventually(routed, timeout=15, interval=1, message="the new function is reached")
-    record = await client.get_workflow_handle(event_record_id(early)).result()
+        # The early event's record completes on a worker of the shared queue: await it while
+        # this one runs (the run above, started eagerly, can be done before it polled).
+        early_record = client.get_workflow_handle(event_record_id(early))
+        record = await asyncio.wait_for(early_record.result(), 30)
     assert record == {"runs": [], "gated": [], "matched": 0}
 
     # The next deploy of the app no longer has the function: it stops being routed.
@@ -184,7 +187,8 @@ async def test_a_function_deployed_later_is_reached_and_a_removed_one_is_not(
 
         async def unrouted() -> bool:
             [event_id] = await sender.send({"name": name})
-            outcome = await client.get_workflow_handle(event_record_id(event_id)).result()
+            record = client.get_workflow_handle(event_record_id(event_id))
+            outcome = await asyncio.wait_for(record.result(), 30)
             return bool(outcome["matched"] == 0)
 
         await eventually(unrouted, timeout=15, interval=1, message="the removed function is gone")
