@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput
 
 from adapter import Context, Inngest
@@ -53,28 +54,20 @@ def _define(app: Inngest) -> None:
         return str(await ctx.step.run("hello", lambda: f"hi {ctx.event.data['name']}"))
 
 
-async def test_a_send_from_a_worker_s_process_starts_the_run_on_that_worker(client: Client) -> None:
+@pytest.mark.parametrize(("eager_start", "eagerly"), [(True, True), (False, False)])
+async def test_a_send_from_a_worker_s_process_starts_the_run_on_that_worker(
+    client: Client, eager_start: bool, eagerly: bool
+) -> None:
+    """Asked and honoured by default; ``eager_start=False`` leaves the task to the queue."""
     starts = _Starts()
     own = await _connect(client, starts)
-    app = make_app(own)
+    app = make_app(own, eager_start=eager_start)
     _define(app)
     async with running(own, app):
         [event_id] = await app.send({"name": "eager/greet", "data": {"name": "Ada"}})
         handle = own.get_workflow_handle(f"{app.app_id}:greet:{event_id}")
         assert await handle.result() == "hi Ada"
-    assert ("greet", True, True) in starts.seen
-
-
-async def test_eager_start_false_leaves_the_first_task_to_the_task_queue(client: Client) -> None:
-    starts = _Starts()
-    own = await _connect(client, starts)
-    app = make_app(own, eager_start=False)
-    _define(app)
-    async with running(own, app):
-        [event_id] = await app.send({"name": "eager/greet", "data": {"name": "Bo"}})
-        handle = own.get_workflow_handle(f"{app.app_id}:greet:{event_id}")
-        assert await handle.result() == "hi Bo"
-    assert ("greet", False, False) in starts.seen
+    assert ("greet", eager_start, eagerly) in starts.seen
 
 
 async def test_a_sender_without_a_worker_asks_and_the_task_queue_delivers(client: Client) -> None:

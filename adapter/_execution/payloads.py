@@ -49,12 +49,15 @@ def json_size(value: Any) -> int:
 
 def check_size(value: Any, *, what: str, limit: int) -> None:
     """Raise PayloadTooLargeError naming ``what`` when ``value`` exceeds ``limit`` bytes."""
-    check_text_size(json.dumps(value, separators=(",", ":")), what=what, limit=limit)
+    _check(json_size(value), what, limit)
 
 
 def check_text_size(text: str, *, what: str, limit: int) -> None:
     """:func:`check_size` for a value already encoded by :func:`to_json_text`."""
-    size = len(text.encode())
+    _check(len(text.encode()), what, limit)
+
+
+def _check(size: int, what: str, limit: int) -> None:
     if size > limit:
         raise PayloadTooLargeError(
             f"{what} is {size:,} bytes, over Temporal's payload limit of {limit:,} bytes; "
