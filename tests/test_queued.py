@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 
+from adapter._observe.errors import ObserveError
 from adapter._observe.event_model import Outcome
 from adapter._observe.events import load_event
 from adapter._observe.queued import QueuedRun, cancel_target, list_queued
@@ -259,3 +260,33 @@ async def test_cancel_of_an_unknown_id_is_a_one_line_error(client: Client, tmp_p
     assert shown.stderr.startswith("adapter runs cancel: ")
     assert "no running or queued run" in shown.stderr
     assert WorkflowName.GATE.value not in shown.stdout
+
+
+async def test_a_gate_whose_worker_is_gone_does_not_stall_listing_or_cancel(
+    client: Client, tmp_path: Path
+) -> None:
+    # A gate of an app whose workers are all stopped cannot answer its query: the
+    # listing and `runs cancel` must still answer promptly, and say which gate was silent.
+    app_id = f"gone-{uuid.uuid4().hex[:8]}"
+    gate = gate_id(app_id, "fn", "")
+    handle = await client.start_workflow(
+        WorkflowName.GATE.value, {}, id=gate, task_queue=f"nobody-{app_id}"
+    )
+    try:
+        silent: list[str] = []
+        rows = await asyncio.wait_for(list_queued(client, app=app_id, silent=silent), 20)
+        assert rows == []
+        assert silent == [gate]
+        with pytest.raises(ObserveError) as raised:
+            await asyncio.wait_for(cancel_target(client, f"{app_id}:fn:nothing"), 20)
+        assert "did not answer" in str(raised.value)
+        assert gate in str(raised.value)
+        shown = await run_adapter_async(
+            "runs", "--status", "queued", "--app", app_id,
+            "--address", temporal_address(client), cwd=tmp_path, timeout=30,
+        )  # fmt: skip
+        assert shown.returncode == 0, shown.stderr
+        assert "did not answer" in shown.stderr
+        assert gate in shown.stderr
+    finally:
+        await handle.terminate("test over")

@@ -12,14 +12,16 @@ A run is *queued* while nothing of it has run yet:
 
 Cancelling a queued event signals its gate to drop it (the gate records who did);
 cancelling a run that exists is Temporal's cancellation request, as for any running run.
-Both listings read at most ``GATES_READ`` gates and ``RUNS_READ`` runs.
+Both listings read at most ``GATES_READ`` gates and ``RUNS_READ`` runs. A query waits at
+most ``QUERY_TIMEOUT``: a workflow whose workers are all stopped cannot answer, and one
+such gate must not hold up the listing (Temporal keeps the query until its deadline); the
+gates that did not answer are reported, not skipped silently.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -37,6 +39,7 @@ from adapter._temporal.search_attributes import EVENT_ID, FUNCTION_ID
 GATES_READ = 500  # running gates asked at most per listing
 RUNS_READ = 500  # running runs of concurrency-limited functions asked at most
 QUEUE_ROWS = 1_000  # held events one gate lists at most
+QUERY_TIMEOUT = timedelta(seconds=3)  # a live worker answers in milliseconds
 
 
 @dataclass
@@ -86,13 +89,22 @@ def _scope(kind: str, *, app: str | None, function: str | None) -> str:
     return " AND ".join(clauses)
 
 
-async def _gate_rows(client: Client, *, app: str | None, function: str | None) -> list[QueuedRun]:
+async def _gate_rows(
+    client: Client, *, app: str | None, function: str | None, silent: list[str]
+) -> list[QueuedRun]:
+    """The events the running gates hold; gates that did not answer in time go to ``silent``."""
     query = _scope(WorkflowName.GATE.value, app=app, function=function)
     gates = [wf.id async for wf in client.list_workflows(query, limit=GATES_READ)]
 
     async def held(gate: str) -> list[QueuedRun]:
         try:
-            answer = await client.get_workflow_handle(gate).query(Query.GATE_QUEUE, QUEUE_ROWS)
+            answer = await client.get_workflow_handle(gate).query(
+                Query.GATE_QUEUE, QUEUE_ROWS, rpc_timeout=QUERY_TIMEOUT
+            )
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+                silent.append(gate)  # no worker polls its task queue
+            return []
         except Exception:  # an older gate without the query, or one that just ended
             return []
         if not isinstance(answer, dict):
@@ -117,7 +129,10 @@ async def _gate_rows(client: Client, *, app: str | None, function: str | None) -
     return [row for rows in await map_limited(held, gates) for row in rows]
 
 
-async def _slot_rows(client: Client, *, app: str | None, function: str | None) -> list[QueuedRun]:
+async def _slot_rows(
+    client: Client, *, app: str | None, function: str | None, silent: list[str]
+) -> list[QueuedRun]:
+    """Runs waiting for their first concurrency slot; runs that did not answer go to ``silent``."""
     table = RouteTable.of(await list_registrations(client))
     limited = sorted(
         {
@@ -138,9 +153,14 @@ async def _slot_rows(client: Client, *, app: str | None, function: str | None) -
 
     async def waiting(index: int) -> bool:
         wf = runs[index]
-        with contextlib.suppress(Exception):  # an older worker without the query
-            handle = client.get_workflow_handle(wf.id, run_id=wf.run_id)
-            return bool(await handle.query(Query.RUN_QUEUED))
+        handle = client.get_workflow_handle(wf.id, run_id=wf.run_id)
+        try:
+            return bool(await handle.query(Query.RUN_QUEUED, rpc_timeout=QUERY_TIMEOUT))
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+                silent.append(wf.id)
+        except Exception:  # an older worker without the query
+            pass
         return False
 
     flags = await map_limited(waiting, range(len(runs)))
@@ -170,10 +190,16 @@ async def list_queued(
     app: str | None = None,
     function: str | None = None,
     limit: int | None = None,
+    silent: list[str] | None = None,
 ) -> list[QueuedRun]:
-    """The queued runs of the namespace (or of one app / function), longest queued first."""
-    rows = await _gate_rows(client, app=app, function=function)
-    rows += await _slot_rows(client, app=app, function=function)
+    """The queued runs of the namespace (or of one app / function), longest queued first.
+
+    ``silent``, when given, receives the ids of the gates and runs that did not answer
+    within ``QUERY_TIMEOUT`` (their workers are stopped): what they hold is not listed.
+    """
+    unanswered = silent if silent is not None else []
+    rows = await _gate_rows(client, app=app, function=function, silent=unanswered)
+    rows += await _slot_rows(client, app=app, function=function, silent=unanswered)
     if app:
         rows = [r for r in rows if r.app_id == app]
     far = datetime.max.replace(tzinfo=UTC)
@@ -195,15 +221,17 @@ async def cancel_target(
         if running is not None:
             await client.get_workflow_handle(target).cancel()
             return [{"workflow_id": target, "function": running, "cancelled": "running"}]
+    silent: list[str] = []
     rows = [
         r
-        for r in await _gate_rows(client, app=None, function=None)
+        for r in await _gate_rows(client, app=None, function=None, silent=silent)
         if (r.event_id if event else r.workflow_id) == target
     ]
     if not rows:
         what = "event" if event else "run"
         raise ObserveError(
             f"no running or queued {what} {target!r} in namespace {client.namespace!r}"
+            + silent_note(silent, sep="; ")
         )
     by_gate: dict[str, list[str]] = {}
     for row in rows:
@@ -241,3 +269,15 @@ async def _running_run(client: Client, workflow_id: str) -> str | None:
     if desc.status != WorkflowExecutionStatus.RUNNING or desc.workflow_type in COORDINATION_TYPES:
         return None
     return desc.workflow_type
+
+
+def silent_note(silent: list[str], *, sep: str = "", shown: int = 5) -> str:
+    """What to say of gates and runs that did not answer (empty when all did)."""
+    if not silent:
+        return ""
+    ids = ", ".join(sorted(silent)[:shown]) + (" ..." if len(silent) > shown else "")
+    seconds = QUERY_TIMEOUT.total_seconds()
+    return (
+        f"{sep}{len(silent)} gate(s) or run(s) did not answer within {seconds:g} s "
+        f"(is a worker of their app running?): {ids}"
+    )

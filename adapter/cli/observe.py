@@ -24,7 +24,7 @@ from adapter._observe.decode import iso
 from adapter._observe.errors import ObserveError, one_line, unknown_run
 from adapter._observe.links import DEFAULT_UI_URL, run_url, ui_base
 from adapter._observe.listing import STATUS_QUERY_VALUES, list_runs
-from adapter._observe.queued import cancel_target, list_queued
+from adapter._observe.queued import cancel_target, list_queued, silent_note
 from adapter._observe.render import (
     console_for,
     is_tty,
@@ -126,7 +126,12 @@ async def runs_command(args: argparse.Namespace) -> int:
 
 async def _queued(args: argparse.Namespace, client: Client) -> int:
     """``adapter runs --status queued``: events in gates, runs waiting for a first slot."""
-    queued = await list_queued(client, app=args.app, function=args.function, limit=args.limit)
+    silent: list[str] = []
+    queued = await list_queued(
+        client, app=args.app, function=args.function, limit=args.limit, silent=silent
+    )
+    if silent:
+        print(f"adapter runs: note: {silent_note(silent)}", file=sys.stderr)
     now = datetime.now(UTC)
     if args.json:
         _print(to_json([q.to_json(now) for q in queued]))
