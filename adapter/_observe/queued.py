@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapter._define.routes import RouteTable
@@ -89,6 +89,25 @@ def _scope(kind: str, *, app: str | None, function: str | None) -> str:
     return " AND ".join(clauses)
 
 
+async def _ask(
+    handle: WorkflowHandle[Any, Any], query: str, args: list[Any], *, silent: list[str]
+) -> Any:
+    """The workflow's answer to ``query``, or None.
+
+    None when it cannot answer: an older workflow without the query, or one that just
+    ended; and, with its id added to ``silent``, one that did not answer within
+    ``QUERY_TIMEOUT`` (no worker polls its task queue).
+    """
+    try:
+        return await handle.query(query, args=args, rpc_timeout=QUERY_TIMEOUT)
+    except RPCError as exc:
+        if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            silent.append(handle.id)
+    except Exception:
+        pass
+    return None
+
+
 async def _gate_rows(
     client: Client, *, app: str | None, function: str | None, silent: list[str]
 ) -> list[QueuedRun]:
@@ -97,16 +116,8 @@ async def _gate_rows(
     gates = [wf.id async for wf in client.list_workflows(query, limit=GATES_READ)]
 
     async def held(gate: str) -> list[QueuedRun]:
-        try:
-            answer = await client.get_workflow_handle(gate).query(
-                Query.GATE_QUEUE, QUEUE_ROWS, rpc_timeout=QUERY_TIMEOUT
-            )
-        except RPCError as exc:
-            if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-                silent.append(gate)  # no worker polls its task queue
-            return []
-        except Exception:  # an older gate without the query, or one that just ended
-            return []
+        handle = client.get_workflow_handle(gate)
+        answer = await _ask(handle, Query.GATE_QUEUE, [QUEUE_ROWS], silent=silent)
         if not isinstance(answer, dict):
             return []
         fn, app_id = str(answer.get("function_id") or ""), str(answer.get("app_id") or "")
@@ -154,14 +165,7 @@ async def _slot_rows(
     async def waiting(index: int) -> bool:
         wf = runs[index]
         handle = client.get_workflow_handle(wf.id, run_id=wf.run_id)
-        try:
-            return bool(await handle.query(Query.RUN_QUEUED, rpc_timeout=QUERY_TIMEOUT))
-        except RPCError as exc:
-            if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-                silent.append(wf.id)
-        except Exception:  # an older worker without the query
-            pass
-        return False
+        return bool(await _ask(handle, Query.RUN_QUEUED, [], silent=silent))
 
     flags = await map_limited(waiting, range(len(runs)))
     out = []
