@@ -75,6 +75,7 @@ from adapter.worker import Worker
 from tests.helpers import (
     eventually,
     has_event,
+    settled,
     signals_received,
     step_scheduled,
     timer_started,
@@ -565,25 +566,6 @@ async def runs_of(client: Client, workflow_id: str) -> list[str]:
     return chain[::-1]
 
 
-async def quiet(handle: WorkflowHandle[Any, Any]) -> bool:
-    """Whether the workflow has closed, or handled everything it received and now waits.
-
-    Like ``tests.helpers.settled``, but the other commands of a completed task may follow
-    it too: a timer cancelled (a hub woken by a signal replaces its timer), a local
-    activity's marker.
-    """
-    types = [e.event_type for e in (await handle.fetch_history()).events]
-    while types and types[-1] in (
-        EventType.EVENT_TYPE_TIMER_STARTED,
-        EventType.EVENT_TYPE_TIMER_CANCELED,
-        EventType.EVENT_TYPE_MARKER_RECORDED,
-    ):
-        types.pop()
-    return bool(types) and (
-        types[-1] == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED or types[-1] in _CLOSED
-    )
-
-
 def count(events: list[HistoryEvent], event_type: int) -> int:
     """How many events of ``event_type`` a history has."""
     return sum(e.event_type == event_type for e in events)
@@ -663,7 +645,7 @@ async def held_event(c: Corpus) -> None:
     await pause(c.client, APP_ID, "held")
     await c.send("replay/held", "held-1")
     record = c.handle(event_record_id("held-1"))
-    await eventually(lambda: quiet(record), message="the held event's record waits")
+    await eventually(lambda: settled(record), message="the held event's record waits")
     await resume(c.client, APP_ID, "held")
     outcome = await ended(record)
     require(bool(outcome and outcome["runs"]), f"the held event was not routed: {outcome!r}")
@@ -679,7 +661,7 @@ async def waits(c: Corpus) -> None:
     require(await ended(handle) == {"order_id": 1}, "the wait was not matched")
     await c.save("run_wait_matched", handle)
     shard = c.handle(hub_shard_for_event("replay/paid", "paid-1"))
-    await eventually(lambda: quiet(shard), message="the hub settled")
+    await eventually(lambda: settled(shard), message="the hub settled")
     events = await c.save("hub_wait", shard)
     initiated = EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
     require(count(events, initiated) >= 1, "the hub did not signal the run")
@@ -690,7 +672,7 @@ async def wait_timeout(c: Corpus) -> None:
     require(await ended(c.run("unpaid", "unpaid-1")) is True, "the wait did not time out")
     await c.save("run_wait_timeout", c.run("unpaid", "unpaid-1"))
     shard = c.handle(hub_shard_ids("replay/never")[0])
-    await eventually(lambda: quiet(shard), message="the hub settled")
+    await eventually(lambda: settled(shard), message="the hub settled")
     await c.save("hub_wait_timeout", shard)
 
 
@@ -740,7 +722,7 @@ async def cancel(c: Corpus) -> None:
     events = await c.save("run_cancelled", handle)
     require(events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, "run")
     shard = c.handle(hub_shard_for_event("replay/cancel", "cancel-1"))
-    await eventually(lambda: quiet(shard), message="the hub settled")
+    await eventually(lambda: settled(shard), message="the hub settled")
     events = await c.save("hub_cancel", shard)
     requested = EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
     require(count(events, requested) >= 1, "the hub did not cancel the run")
@@ -758,8 +740,13 @@ async def start_timeout(c: Corpus) -> None:
 
 
 async def concurrency_priority(c: Corpus) -> None:
+    runs = ("blocker", "low", "vip")
+
+    def order() -> list[str]:  # other cases' step bodies log into ctl.order too
+        return [name for name in c.ctl.order if name in runs]
+
     await c.send("replay/prio", "blocker", {"vip": False})
-    await eventually(lambda: c.ctl.order == ["blocker"], message="the blocker holds the slot")
+    await eventually(lambda: order() == ["blocker"], message="the blocker holds the slot")
     semaphore = c.handle(semaphore_id(APP_ID, "prioritized", ""))
 
     async def asked(n: int) -> bool:
@@ -769,9 +756,9 @@ async def concurrency_priority(c: Corpus) -> None:
         await c.send("replay/prio", name, {"vip": name == "vip"})
         await eventually(lambda n=n: asked(n), message=f"{name} asks for the slot")  # type: ignore[misc]
     c.ctl.release_blocker.set()
-    for name in ("blocker", "low", "vip"):
+    for name in runs:
         await ended(c.run("prioritized", name))
-    log(f"  (priority order: {c.ctl.order})")
+    log(f"  (priority order: {order()})")
     await c.save("run_concurrency", c.run("prioritized", "vip"))
     await ended(semaphore)
     await c.save("semaphore_priority", semaphore)
@@ -877,7 +864,7 @@ async def hub_yield(c: Corpus) -> None:
     await c.send("replay/heavy", "heavy-1", {"n": 1042})
     require(await ended(handle) == {"n": 1042}, "the heavy wait was not matched")
     shard = c.handle(hub_shard_for_event("replay/heavy", "heavy-1"))
-    await eventually(lambda: quiet(shard), message="the hub settled")
+    await eventually(lambda: settled(shard), message="the hub settled")
     events = await c.save("hub_yield", shard)
     failed = EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED
     require(count(events, failed) >= 1, "the hub did not yield")
@@ -896,7 +883,7 @@ async def hub_continue(c: Corpus) -> None:
     [match_id] = ids_on_shard(name, shard_id, "match", 1)
     await c.send(name, match_id, {"k": 1})
     require(await ended(handle) == {"k": 1}, "the carried wait was not matched")
-    await eventually(lambda: quiet(c.handle(shard_id)), message="the hub settled")
+    await eventually(lambda: settled(c.handle(shard_id)), message="the hub settled")
     chain = await runs_of(c.client, shard_id)
     await c.save("hub_continue_as_new", c.handle(shard_id, chain[0]))
     events = await c.save("hub_continued", c.handle(shard_id, chain[-1]))
@@ -918,8 +905,8 @@ async def hub_relay(c: Corpus) -> None:
         start_signal_args=[hub_event(event, sent_ms)],
     )
     shard = c.handle(hub_shard_for_event(name, "relayed-1"))
-    await eventually(lambda: quiet(shard), message="the shard got the relayed event")
-    await eventually(lambda: quiet(relay), message="the relay settled")
+    await eventually(lambda: settled(shard), message="the shard got the relayed event")
+    await eventually(lambda: settled(relay), message="the relay settled")
     await c.save("hub_relay", relay)
 
 
@@ -951,7 +938,7 @@ async def hub_catchup(c: Corpus) -> None:
     async with Worker(c.client, late):
         run = c.handle(run_id(late.app_id, "latecomer", "late-1"))
         require(await ended(run) == {"k": "hit"}, "the late subscription missed its event")
-    await eventually(lambda: quiet(shard), message="the hub settled")
+    await eventually(lambda: settled(shard), message="the hub settled")
     events = await c.save("hub_log_catchup", shard)
     scheduled = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     require(count(events, scheduled) >= 1, "the hub did not scan the event log")
