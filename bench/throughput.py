@@ -14,8 +14,10 @@ same limits (``WorkerSettings()``), on separate task queues.
 2. **Sustained events/s, 3 steps per run.** N events at once: through ``send`` (batches
    of 100, concurrently), through the HTTP Event API (``EventServer`` on a real socket +
    httpx, 10 concurrent POSTs), and raw (N ``start_workflow`` calls, 64 at a time, as
-   ``send`` allows itself; and, as a diagnostic, the same with ``request_eager_start``,
-   which ``send`` asks by default), each until Temporal's visibility counts N completed
+   ``send`` allows itself; and a diagnostic fourth variant, by default the same with
+   ``request_eager_start``, which ``send`` asks by default, or with ``--diagnostic
+   search-attributes`` the same with the four search attributes the adapter sets on every
+   run, as the server indexes them), each until Temporal's visibility counts N completed
    runs (polled every 0.1 s). Rounds rotate the variants, four rounds by default: with
    four variants, each runs once in each position of a round, so the server's slowing
    over the run (its history store grows) weighs on every variant alike, which three
@@ -56,7 +58,7 @@ from temporalio.worker import Worker as TemporalWorker
 from adapter import Context, Inngest
 from adapter._http.app import create_app
 from adapter._http.server import EventServer
-from adapter._temporal.search_attributes import ALL_KEYS
+from adapter._temporal.search_attributes import ALL_KEYS, run_search_attributes
 from adapter.worker import Worker, WorkerSettings
 from bench.common import RAW_RETRY, STEP_TIMEOUT, dev_server, load_average, log, raw_worker
 
@@ -343,14 +345,27 @@ async def throughput_http(client: Client, app: Inngest, url: str, fn_id: str, n:
     return Throughput(n, accepted, time.perf_counter() - start)
 
 
-async def throughput_raw(client: Client, prefix: str, n: int, *, eager: bool = False) -> Throughput:
-    """Start n raw 3-activity workflows and wait for them (``eager``: request_eager_start)."""
+async def throughput_raw(
+    client: Client, prefix: str, n: int, *, eager: bool = False, tagged: bool = False
+) -> Throughput:
+    """Start n raw 3-activity workflows and wait for them.
+
+    ``eager``: with request_eager_start; ``tagged``: with the adapter's four search
+    attributes (function, event name, event id, app), as every adapter run has them.
+    """
     limit = asyncio.Semaphore(START_CONCURRENCY)
 
     async def start_one(i: int) -> None:
+        event = {"name": "bench/raw", "id": f"{prefix}{i}"}
+        attrs = run_search_attributes("bench-raw", "raw", event) if tagged else None
         async with limit:
             await client.start_workflow(
-                RawThree.run, i, id=f"{prefix}{i}", task_queue=RAW_QUEUE, request_eager_start=eager
+                RawThree.run,
+                i,
+                id=f"{prefix}{i}",
+                task_queue=RAW_QUEUE,
+                request_eager_start=eager,
+                search_attributes=attrs,
             )
 
     start = time.perf_counter()
@@ -511,7 +526,8 @@ async def bench(args: argparse.Namespace) -> None:
             server_ms = {name: await server_side_ms(client, got) for name, got in lat.items()}
             out += latency_table(lat, server_ms)
             # 2. throughput
-            tps: dict[str, list[Throughput]] = {"send": [], "http": [], "raw": [], "raw-eager": []}
+            diagnostic = DIAGNOSTICS[args.diagnostic]
+            tps: dict[str, list[Throughput]] = {"send": [], "http": [], "raw": [], diagnostic: []}
             for r in range(args.rounds):
                 order = list(tps)
                 order = order[r % len(order) :] + order[: r % len(order)]
@@ -519,7 +535,11 @@ async def bench(args: argparse.Namespace) -> None:
                     log(f"throughput round {r + 1}/{args.rounds}: {name}, {args.events} events ...")
                     if name.startswith("raw"):
                         result = await throughput_raw(
-                            client, f"bench-{name}-{r}-", args.events, eager=name == "raw-eager"
+                            client,
+                            f"bench-{name}-{r}-",
+                            args.events,
+                            eager=name == "raw-eager",
+                            tagged=name == "raw-tagged",
                         )
                     elif name == "send":
                         result = await throughput_send(client, app, f"tp-send-{r}", args.events)
@@ -582,6 +602,8 @@ def throughput_table(tps: dict[str, list[Throughput]]) -> list[str]:
         "http": f"adapter, HTTP Event API ({HTTP_REQUESTS} concurrent POSTs)",
         "raw": f"raw temporalio, start_workflow ({START_CONCURRENCY} at a time)",
         "raw-eager": "raw temporalio, the same with request_eager_start (diagnostic)",
+        "raw-tagged": "raw temporalio, the same with the adapter's 4 search attributes "
+        "(diagnostic)",
     }
     raw = statistics.median(t.per_second for t in tps["raw"])
     raw_pooled = pooled_rate(tps["raw"])
@@ -591,8 +613,7 @@ def throughput_table(tps: dict[str, list[Throughput]]) -> list[str]:
         "| all rounds: events/s | / raw |",
         "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
-    for name in ("send", "http", "raw", "raw-eager"):
-        results = tps[name]
+    for name, results in tps.items():
         rate = statistics.median(t.per_second for t in results)
         pooled = pooled_rate(results)
         paired = statistics.median(
@@ -638,6 +659,10 @@ def memory_table(mem: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+DIAGNOSTICS = {"eager": "raw-eager", "search-attributes": "raw-tagged"}
+"""``--diagnostic``: which raw variant runs fourth in the throughput rounds."""
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The benchmark's command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
@@ -652,6 +677,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--memory-runs", type=int, default=1000, help="sleeping runs for the memory figure"
+    )
+    parser.add_argument(
+        "--diagnostic",
+        choices=sorted(DIAGNOSTICS),
+        default="eager",
+        help="the fourth throughput variant: raw with eager start (default) or with the "
+        "adapter's search attributes",
     )
     parser.add_argument("--quick", action="store_true", help="20 samples, 100 events, 1 round")
     parser.add_argument(
