@@ -121,31 +121,3 @@ def _literal_step_run_id(value: ast.expr) -> str | None:
     if isinstance(step_id, ast.Constant) and isinstance(step_id.value, str) and step_id.value:
         return step_id.value
     return None
-
-
-def waited_event_names(handler: Callable[..., Any]) -> set[str] | None:
-    """The event names ``wait_for_event`` calls name in the handler's module, if all are literals.
-
-    The whole module is read, so helpers beside the handler count. None when the
-    source cannot be read or a call names its event with something other than a
-    string literal: then any event may be waited on.
-    """
-    module = inspect.getmodule(handler)
-    try:
-        tree = ast.parse(inspect.getsource(module if module is not None else handler))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return None
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "wait_for_event"
-        ):
-            continue
-        event = next((k.value for k in node.keywords if k.arg == "event"), None)
-        if isinstance(event, ast.Constant) and isinstance(event.value, str):
-            names.add(event.value)
-        else:
-            return None
-    return names

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapter._define.expressions import matches
-from adapter._define.first_step import waited_event_names
 from adapter._define.function import App, Function
+from adapter._define.waited_names import waited_event_names
 from adapter._protocol_ids import HUB_SHARDS
 
 REGISTRATION_VERSION = 1  # the shape of a registration; bump on incompatible changes
