@@ -6,7 +6,7 @@ import importlib
 import sys
 import textwrap
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -26,8 +26,11 @@ PAID = "waits-test/order-paid"  # waited on below by name, not by literal
 EVENTS = 'ORDER_PAID = "order/paid"\nSHIPPED = "order/shipped"\n'
 
 
+Load = Callable[[str], ModuleType]
+
+
 @pytest.fixture
-def load(tmp_path: Path) -> Iterator[object]:
+def load(tmp_path: Path) -> Iterator[Load]:
     """Write a module (and an ``events`` module beside it) and import it fresh."""
     package = f"waits_{uuid.uuid4().hex[:8]}"
     root = tmp_path / package
@@ -38,7 +41,7 @@ def load(tmp_path: Path) -> Iterator[object]:
 
     def module(source: str) -> ModuleType:
         name = f"m{uuid.uuid4().hex[:8]}"
-        (root / f"{name}.py").write_text(textwrap.dedent(source))
+        (root / f"{name}.py").write_text(source)
         return importlib.import_module(f"{package}.{name}")
 
     yield module
@@ -47,10 +50,18 @@ def load(tmp_path: Path) -> Iterator[object]:
         del sys.modules[name]
 
 
-HEADER = """
-    from adapter import Inngest
-    app = Inngest(app_id="waits")
-"""
+def app_module(load: Load, body: str, *, before: str = "", after: str = "") -> ModuleType:
+    """A module with an app whose one function ``handler`` runs ``body``.
+
+    ``before`` and ``after`` are module-level code around the function.
+    """
+    return load(
+        'from adapter import Inngest\napp = Inngest(app_id="waits")\n'
+        + textwrap.dedent(before)
+        + '@app.create_function(id="f", event="a/start")\nasync def handler(ctx):\n'
+        + textwrap.indent(textwrap.dedent(body), "    ")
+        + textwrap.dedent(after)
+    )
 
 
 def _waits(module: ModuleType) -> set[str] | None:
@@ -59,35 +70,33 @@ def _waits(module: ModuleType) -> set[str] | None:
 
 
 @pytest.mark.unit
-def test_literal_names_are_published(load: object) -> None:
-    mod = load(  # type: ignore[operator]
-        HEADER
-        + """
-    @app.create_function(id="f", event="a/start")
-    async def handler(ctx):
-        await ctx.step.wait_for_event("w", event="order/paid", timeout="1h")
-        return await helper(ctx)
-
-    async def helper(ctx):  # helpers beside the handler count too
-        return await ctx.step.wait_for_event("x", event="order/shipped", timeout="1h")
-    """
+def test_literal_names_are_published(load: Load) -> None:
+    mod = app_module(
+        load,
+        """
+            await ctx.step.wait_for_event("w", event="order/paid", timeout="1h")
+            return await helper(ctx)
+        """,
+        after="""
+        async def helper(ctx):  # helpers beside the handler count too
+            return await ctx.step.wait_for_event("x", event="order/shipped", timeout="1h")
+        """,
     )
     assert _waits(mod) == {"order/paid", "order/shipped"}
 
 
 @pytest.mark.unit
-def test_a_module_level_constant_or_an_imported_one_is_read_from_the_module(load: object) -> None:
-    mod = load(  # type: ignore[operator]
-        HEADER
-        + """
-    from .events import SHIPPED
-    PAID = "order/paid"
-
-    @app.create_function(id="f", event="a/start")
-    async def handler(ctx):
-        await ctx.step.wait_for_event("w", event=PAID, timeout="1h")
-        return await ctx.step.wait_for_event("x", event=SHIPPED, timeout="1h")
-    """
+def test_a_module_level_constant_or_an_imported_one_is_read_from_the_module(load: Load) -> None:
+    mod = app_module(
+        load,
+        """
+            await ctx.step.wait_for_event("w", event=PAID, timeout="1h")
+            return await ctx.step.wait_for_event("x", event=SHIPPED, timeout="1h")
+        """,
+        before="""
+        from .events import SHIPPED
+        PAID = "order/paid"
+        """,
     )
     assert _waits(mod) == {"order/paid", "order/shipped"}
     routes = RouteTable.of([registration(mod.app)])
@@ -146,21 +155,19 @@ def test_a_module_level_constant_or_an_imported_one_is_read_from_the_module(load
     ],
 )
 def test_a_name_the_source_does_not_settle_makes_every_event_go_to_the_hubs(
-    load: object, source: str
+    load: Load, source: str
 ) -> None:
-    mod = load(source)  # type: ignore[operator]
+    mod = load(textwrap.dedent(source))
     assert _waits(mod) is None
 
 
 @pytest.mark.unit
-def test_an_app_whose_waits_are_unknown_is_sent_every_event(load: object) -> None:
-    mod = load(  # type: ignore[operator]
-        HEADER
-        + """
-    @app.create_function(id="f", event="a/start")
-    async def handler(ctx):
-        return await ctx.step.wait_for_event("w", event=ctx.event.data["name"], timeout="1h")
-    """
+def test_an_app_whose_waits_are_unknown_is_sent_every_event(load: Load) -> None:
+    mod = app_module(
+        load,
+        """
+            return await ctx.step.wait_for_event("w", event=ctx.event.data["name"], timeout="1h")
+        """,
     )
     reg = registration(mod.app)
     assert reg["waits"] is None
