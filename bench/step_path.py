@@ -37,11 +37,12 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import temporalio.activity
 import temporalio.worker._activity as sdk_activity
 import temporalio.worker._workflow as sdk_workflow
 import temporalio.worker._workflow_instance as sdk_instance
@@ -76,7 +77,6 @@ class Marks:
 
     activities: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
     activations: dict[str, list[dict[str, float]]] = field(default_factory=dict)
-    current_activity: list[dict[str, float]] = field(default_factory=list)
 
     def clear(self) -> None:
         """Forget the marks of earlier runs."""
@@ -105,16 +105,16 @@ def instrumented(marks: Marks) -> Iterator[None]:
 
     def activity_task(original: Any) -> Any:
         async def handle(self: Any, task_token: Any, start: Any, running: Any) -> Any:
-            rec = {"task": time.time()}
+            rec = {"task": time.time(), "local": float(start.is_local)}
             marks.activities[(start.workflow_execution.workflow_id, start.activity_id)] = rec
-            marks.current_activity[:] = [rec]
             return await original(self, task_token, start, running)
 
         return handle
 
     def activity_function(original: Any) -> Any:
         async def execute(self: Any, inp: Any) -> Any:
-            rec = marks.current_activity[0] if marks.current_activity else {}
+            info = temporalio.activity.info()
+            rec = marks.activities.get((info.workflow_id or "", info.activity_id), {})
             rec["fn"] = time.time()
             try:
                 return await original(self, inp)
@@ -203,65 +203,135 @@ def step_segments(
     return out
 
 
+FIRST_SEGMENTS = (
+    "a WorkflowExecutionStarted -> workflow code starts",
+    "b workflow code (first activation)",
+    "c -> local activity function starts",
+    "d local activity function (the handler call)",
+    "e -> workflow code starts again",
+    "f workflow code (second activation)",
+    "g -> first ActivityTaskScheduled",
+)
+FIRST_OWN = {FIRST_SEGMENTS[1], FIRST_SEGMENTS[3], FIRST_SEGMENTS[5]}
+
+
+def first_step_segments(
+    workflow_id: str, events: Sequence[HistoryEvent], marks: Marks
+) -> dict[str, list[float]]:
+    """Run start -> first step scheduled, split; c-f only when a local activity found the step."""
+    out: dict[str, list[float]] = {name: [] for name in (*FIRST_SEGMENTS, "total")}
+    scheduled = _events(events, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    run_id = events[0].workflow_execution_started_event_attributes.original_execution_run_id
+    activations = [a for a in marks.activations.get(run_id, []) if "code_end" in a]
+    if not scheduled or not activations:
+        return out
+    start, first = _s(events[0]), activations[0]
+    local = next(
+        (
+            a
+            for (wf, _), a in marks.activities.items()
+            if wf == workflow_id and a.get("local") and "fn_end" in a
+        ),
+        None,
+    )
+    points = [start, first["code"], first["code_end"]]
+    names = list(FIRST_SEGMENTS[:2])
+    if local is not None:
+        again = next((a for a in activations if a["code"] >= local["fn_end"]), None)
+        if again is None:
+            return out
+        points += [local["fn"], local["fn_end"], again["code"], again["code_end"]]
+        names += list(FIRST_SEGMENTS[2:6])
+    points.append(_s(scheduled[0]))
+    names.append(FIRST_SEGMENTS[6])
+    for name, (a, b) in zip(names, itertools.pairwise(points), strict=True):
+        out[name].append((b - a) * 1e3)
+    out["total"].append((points[-1] - points[0]) * 1e3)
+    return out
+
+
+Runner = Callable[[], Awaitable[str]]
+
+
 async def bench(args: argparse.Namespace) -> None:
-    """Alternate adapter and raw runs of ``args.steps`` steps; print the median segments."""
+    """Alternate the variants' runs; print the median segments (per step, or the first step)."""
     log(f"load average before: {load_average()}")
     marks = Marks()
+    steps = 1 if args.first_step else args.steps
     async with dev_server(ALL_KEYS) as env:
         client: Client = env.client
         settings = WorkerSettings()
         app = Inngest(app_id=f"bench-path-{uuid.uuid4().hex[:6]}", temporal_client=client)
-        app.create_function(id="steps", event=f"{app.app_id}/steps")(steps_handler(args.steps))
+        app.create_function(id="steps", event=f"{app.app_id}/steps")(steps_handler(steps))
+        app.create_function(id="nohint", event=f"{app.app_id}/nohint")(
+            steps_handler(steps, hint=False)
+        )
 
-        async def adapter_run() -> str:
-            [event_id] = await app.send({"name": f"{app.app_id}/steps", "data": {}})
-            workflow_id = f"{app.app_id}:steps:{event_id}"
-            await client.get_workflow_handle(workflow_id).result()
-            return workflow_id
+        def adapter(fn: str) -> Runner:
+            async def run() -> str:
+                [event_id] = await app.send({"name": f"{app.app_id}/{fn}", "data": {}})
+                workflow_id = f"{app.app_id}:{fn}:{event_id}"
+                await client.get_workflow_handle(workflow_id).result()
+                return workflow_id
 
-        async def raw_run() -> str:
+            return run
+
+        async def raw() -> str:
             workflow_id = f"bench-path-raw-{uuid.uuid4().hex[:12]}"
             await client.execute_workflow(
-                RawSteps.run, args=[args.steps, False], id=workflow_id, task_queue=RAW_QUEUE
+                RawSteps.run, args=[steps, False], id=workflow_id, task_queue=RAW_QUEUE
             )
             return workflow_id
 
-        runners = {"adapter": adapter_run, "raw": raw_run}
+        runners: dict[str, Runner] = {"adapter": adapter("steps"), "raw": raw}
+        segments = step_segments
+        names: tuple[str, ...] = (*SEGMENTS, "cycle")
+        if args.first_step:
+            runners = {"adapter": adapter("steps"), "adapter-nohint": adapter("nohint"), "raw": raw}
+            segments, names = first_step_segments, (*FIRST_SEGMENTS, "total")
         found: dict[str, dict[str, list[float]]] = {
-            who: {name: [] for name in (*SEGMENTS, "cycle")} for who in runners
+            who: {name: [] for name in names} for who in runners
         }
         with instrumented(marks):
             async with Worker(client, app, settings), raw_steps_worker(client, settings):
                 for run in runners.values():  # warm-up
                     await run()
                 for r in range(args.runs):
-                    order = list(runners) if r % 2 == 0 else list(reversed(runners))
+                    order = list(runners)[r % len(runners) :] + list(runners)[: r % len(runners)]
                     for who in order:
                         marks.clear()
                         workflow_id = await runners[who]()
                         history = await client.get_workflow_handle(workflow_id).fetch_history()
-                        for name, values in step_segments(
+                        for name, values in segments(
                             workflow_id, list(history.events), marks
                         ).items():
                             found[who][name].extend(values)
-                        log(f"    {who:8s} run {r + 1}/{args.runs}")
+                    log(f"    round {r + 1}/{args.runs}")
     log(f"load average after: {load_average()}")
     print()
-    print("\n".join(table(found, args.steps, args.runs)))
+    if args.first_step:
+        title = f"Run start -> first step scheduled, medians of {args.runs} runs (ms):"
+    else:
+        title = (
+            f"Per step, medians over the middle steps of {args.runs} runs of {steps} steps (ms):"
+        )
+    print("\n".join([title, "", *table(found, FIRST_OWN if args.first_step else OWN)]))
 
 
-def table(found: dict[str, dict[str, list[float]]], steps: int, runs: int) -> list[str]:
-    """The median of each segment per step, adapter beside raw."""
+def table(found: dict[str, dict[str, list[float]]], own: Collection[str] = OWN) -> list[str]:
+    """The median of each segment per variant, and each variant's difference from raw's."""
+    variants = list(found)
+    others = [v for v in variants if v != "raw"]
     rows = [
-        f"Per step, medians over the middle steps of {runs} runs of {steps} steps each (ms):",
-        "",
-        "| segment | adapter | raw | adapter - raw |",
-        "|---|---:|---:|---:|",
+        "| segment | " + " | ".join([*variants, *(f"{v} - raw" for v in others)]) + " |",
+        "|---|" + "---:|" * (len(variants) + len(others)),
     ]
-    for name in (*SEGMENTS, "cycle"):
-        a, r = (statistics.median(found[w][name] or [float("nan")]) for w in ("adapter", "raw"))
-        label = f"**{name}** (ours)" if name in OWN else name
-        rows.append(f"| {label} | {a:.3f} | {r:.3f} | {a - r:+.3f} |")
+    for name in next(iter(found.values())):
+        med = {v: statistics.median(found[v][name] or [float("nan")]) for v in variants}
+        cells = [f"{med[v]:.3f}" for v in variants]
+        cells += [f"{med[v] - med['raw']:+.3f}" for v in others]
+        label = f"**{name}** (ours)" if name in own else name
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
     return rows
 
 
@@ -270,6 +340,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--steps", type=int, default=50, help="steps per run (default 50)")
     parser.add_argument("--runs", type=int, default=6, help="runs per variant (default 6)")
+    parser.add_argument(
+        "--first-step",
+        action="store_true",
+        help="split run start -> first step instead (1-step runs; also a handler whose first "
+        "step is not known from its source)",
+    )
     args = parser.parse_args(argv)
     if args.steps < 3 or args.runs < 1:
         parser.error("--steps must be ≥ 3 (middle steps are measured) and --runs ≥ 1")

@@ -52,7 +52,7 @@ def test_the_middle_step_splits_into_its_ten_segments() -> None:
     segments = step_segments("wf", _history(), marks)
     assert [round(segments[name][0], 6) for name in SEGMENTS] == [1.0] * 10
     assert segments["cycle"] == [pytest.approx(10.0)]
-    lines = table({"adapter": segments, "raw": segments}, steps=3, runs=1)
+    lines = table({"adapter": segments, "raw": segments})
     assert "| **3 activity function** (ours) | 1.000 | 1.000 | +0.000 |" in lines
 
 
