@@ -6,7 +6,15 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
-from bench.step_path import SEGMENTS, Marks, _wrapped, step_segments, table
+from bench.step_path import (
+    FIRST_SEGMENTS,
+    SEGMENTS,
+    Marks,
+    _wrapped,
+    first_step_segments,
+    step_segments,
+    table,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -67,3 +75,22 @@ def test_a_renamed_sdk_method_stops_with_a_clear_message() -> None:
 
     with pytest.raises(SystemExit, match=r"no Sdk\._gone"), _wrapped(Sdk, "_gone", lambda f: f):
         pass
+
+
+def test_the_first_step_splits_around_the_local_activity_that_found_it() -> None:
+    events = _history()  # the run starts at 0 ms; its first step is scheduled at 0 too
+    events[1].event_time.FromNanoseconds(int((T0 + 0.010) * 1e9))  # now at 10 ms
+    marks = Marks()
+    marks.activations["run-1"] = [
+        {"task": T0 + 0.0015, "code": T0 + 0.002, "code_end": T0 + 0.003},
+        {"task": T0 + 0.0055, "code": T0 + 0.006, "code_end": T0 + 0.007},
+    ]
+    marks.activities[("wf", "1")] = {"local": 1.0, "fn": T0 + 0.004, "fn_end": T0 + 0.005}
+    segments = first_step_segments("wf", events, marks)
+    assert [round(segments[name][0], 6) for name in FIRST_SEGMENTS] == [2, 1, 1, 1, 1, 1, 3]
+    assert segments["total"] == [pytest.approx(10.0)]
+
+    del marks.activities[("wf", "1")]  # a literal first step: no local activity
+    segments = first_step_segments("wf", events, marks)
+    assert [len(segments[name]) for name in FIRST_SEGMENTS] == [1, 1, 0, 0, 0, 0, 1]
+    assert segments[FIRST_SEGMENTS[-1]] == [pytest.approx(7.0)]
