@@ -14,11 +14,12 @@ an activity result in the history):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from temporalio import workflow
+
+from adapter._workflows.closing import suppress_unless_closed
 
 Perform = Callable[..., Awaitable[dict[str, Any] | None]]
 
@@ -80,7 +81,7 @@ async def first_to_finish(
         if not task.done():
             task.cancel()
     for task in tasks:
-        with contextlib.suppress(BaseException):
+        with suppress_unless_closed():
             await task
     entry = entries.get(plan[winner]["id"])
     if entry is not None:

@@ -38,6 +38,7 @@ from adapter._protocol import (
 from adapter._workflows.alarms import Alarms
 from adapter._workflows.calls import LOCAL_TIMEOUT
 from adapter._workflows.clock import now_ms
+from adapter._workflows.closing import closing, suppress_unless_closed
 from adapter._workflows.cron_event import cron_event
 from adapter._workflows.failures import (
     FunctionTimeout,
@@ -154,7 +155,7 @@ class FunctionRun:
                 )
             except TimeoutError:
                 main.cancel()
-                with contextlib.suppress(BaseException):
+                with suppress_unless_closed():
                     await main
                 raise FunctionTimeout(
                     f"the run did not finish within {finish:g}s (timeouts.finish)"
@@ -173,7 +174,7 @@ class FunctionRun:
             await self._fail(error)
             raise
         finally:
-            if self._hubs:
+            if self._hubs and not closing():  # closing: no workflow calls (closing.py)
                 await self._unsubscribe()
 
     async def _fail(self, error: ApplicationError) -> None:
@@ -388,7 +389,8 @@ class FunctionRun:
         except TimeoutError:
             return {"data": None}
         finally:
-            self._subscriptions.done(key)  # the first shard's match wins; leave the others
+            if not closing():  # closing: start no task (closing.py)
+                self._subscriptions.done(key)  # the first shard's match wins; leave the others
         return {"data": self._waited[step_id]}
 
     async def _subscribe(

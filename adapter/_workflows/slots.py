@@ -23,6 +23,7 @@ from adapter._protocol import (
     semaphore_id,
 )
 from adapter._workflows.calls import signal_with_start
+from adapter._workflows.closing import closing
 from adapter._workflows.failures import FunctionTimeout
 
 
@@ -116,8 +117,11 @@ class ConcurrencySlots:
             yield
         finally:
             self.claimed.difference_update(asked)
+            dropped = closing()  # the run's coroutines are being closed: signal nothing
             for semaphore, token in held:
                 self.permits.discard(token)
+                if dropped:
+                    continue
                 with contextlib.suppress(Exception):
                     await workflow.get_external_workflow_handle(semaphore).signal(
                         Signal.RELEASE, token

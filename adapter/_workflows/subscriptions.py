@@ -22,7 +22,6 @@ holds events sent to it since it replaced the old one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -44,6 +43,7 @@ from adapter._protocol import (
 )
 from adapter._workflows.calls import signal_hubs
 from adapter._workflows.clock import now_ms
+from adapter._workflows.closing import suppress_unless_closed
 from adapter._workflows.hub_events import json_size
 from adapter._workflows.hub_state import SUB_BYTES, SUB_OVERHEAD
 
@@ -162,10 +162,10 @@ class HubSubscriptions:
         self._active.clear()
         if self._watcher is not None and not self._watcher.done():
             self._watcher.cancel()
-            with contextlib.suppress(BaseException):
+            with suppress_unless_closed():
                 await self._watcher
         for task in self._leaving:  # short local activities: let them finish
-            with contextlib.suppress(BaseException):
+            with suppress_unless_closed():
                 await task
         self._watcher, self._leaving = None, []
         hubs, self.hubs = sorted(self.hubs), set()
