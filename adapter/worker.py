@@ -75,6 +75,13 @@ class WorkerSettings:
     )
     """Never keep handlers suspended: every step replays the memo (``ADAPTER_FORCE_REPLAY=1``)."""
     graceful_shutdown: timedelta = timedelta(seconds=10)
+    max_cached_runs: int = 1000
+    """Runs (and gates, semaphores, hubs) whose workflow state stays in memory between tasks.
+
+    temporalio's ``max_cached_workflows``: least recently used go first, and an evicted
+    run replays its history on its next task (on any worker), so a smaller cache trades
+    memory (about 0.1 MB per sleeping run, BENCHMARKS.md) for replay time; 0 caches none.
+    """
     deployment_config: WorkerDeploymentConfig | None = None
     """Temporal worker versioning for the app's task queue (deployment name + build id).
 
@@ -113,8 +120,13 @@ class WorkerSettings:
     """
 
     def __post_init__(self) -> None:
-        """Check the hub shard count now: one line naming the setting."""
+        """Check the settings now: one line naming the setting and the fix."""
         hub_shards_setting(self.hub_shards)
+        if not isinstance(self.max_cached_runs, int) or self.max_cached_runs < 0:
+            raise ConfigError(
+                f"WorkerSettings.max_cached_runs must be a whole number ≥ 0 (0 caches no run), "
+                f"got {self.max_cached_runs!r}"
+            )
 
 
 class Worker:
@@ -167,6 +179,7 @@ class Worker:
             max_concurrent_activities=settings.max_concurrent_steps,
             max_concurrent_local_activities=settings.max_concurrent_steps,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+            max_cached_workflows=settings.max_cached_runs,
             graceful_shutdown_timeout=settings.graceful_shutdown,
             deployment_config=settings.deployment_config,
             interceptors=options.worker_interceptors,
@@ -283,6 +296,7 @@ class _SharedQueue:
             workflow_runner=UnsandboxedWorkflowRunner(),
             max_concurrent_local_activities=settings.max_concurrent_steps,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+            max_cached_workflows=settings.max_cached_runs,
             graceful_shutdown_timeout=settings.graceful_shutdown,
             interceptors=options.worker_interceptors if options else [],
             plugins=worker_plugins(options, client),

@@ -84,6 +84,13 @@ def register(subparsers: Subparsers) -> None:
         help=f"orchestrator tasks at once (default {WorkerSettings.max_concurrent_workflow_tasks})",
     )
     worker.add_argument(
+        "--max-cached-runs",
+        type=_whole_number,
+        default=WorkerSettings.max_cached_runs,
+        help="runs kept in memory between their tasks; the least recently used replay their "
+        f"history on their next task (default {WorkerSettings.max_cached_runs}; 0: none)",
+    )
+    worker.add_argument(
         "--graceful-shutdown",
         type=float,
         default=WorkerSettings.graceful_shutdown.total_seconds(),
@@ -154,6 +161,17 @@ async def dev_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _whole_number(value: str) -> int:
+    """An argparse type: an integer ≥ 0."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {value!r}")
+    return number
+
+
 async def worker_command(args: argparse.Namespace) -> int:
     """``adapter worker``: sync schedules and run a worker on the given Temporal until SIGTERM."""
     functions, apps = load(args.functions)
@@ -171,6 +189,7 @@ async def worker_command(args: argparse.Namespace) -> int:
     settings = WorkerSettings(
         max_concurrent_steps=args.max_concurrent_steps,
         max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
+        max_cached_runs=args.max_cached_runs,
         graceful_shutdown=timedelta(seconds=args.graceful_shutdown),
         deploy_stamp=args.deploy_stamp,
         interceptors=options.interceptors,  # the worker-only ones are not on the client
