@@ -80,7 +80,7 @@ class WorkerSettings:
 
     temporalio's ``max_cached_workflows``: least recently used go first, and an evicted
     run replays its history on its next task (on any worker), so a smaller cache trades
-    memory (about 0.1 MB per sleeping run, BENCHMARKS.md) for replay time; 0 caches none.
+    memory (about 0.1 MB per sleeping run, BENCHMARKS.md) for replay time. At least 2.
     """
     deployment_config: WorkerDeploymentConfig | None = None
     """Temporal worker versioning for the app's task queue (deployment name + build id).
@@ -122,11 +122,16 @@ class WorkerSettings:
     def __post_init__(self) -> None:
         """Check the settings now: one line naming the setting and the fix."""
         hub_shards_setting(self.hub_shards)
-        if not isinstance(self.max_cached_runs, int) or self.max_cached_runs < 0:
-            raise ConfigError(
-                f"WorkerSettings.max_cached_runs must be a whole number ≥ 0 (0 caches no run), "
-                f"got {self.max_cached_runs!r}"
-            )
+        for name in ("max_cached_runs", "max_concurrent_workflow_tasks"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+                # Below two, temporalio's sticky cache cannot hold the task in flight: every
+                # workflow task replays its whole history and every step asks its run for
+                # the memo by query, and runs crawl (four steps of two runs took over a minute).
+                raise ConfigError(
+                    f"WorkerSettings.{name} must be a whole number ≥ 2 (runs crawl below "
+                    f"that: every workflow task replays its whole history), got {value!r}"
+                )
 
 
 class Worker:

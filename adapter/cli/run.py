@@ -79,16 +79,16 @@ def register(subparsers: Subparsers) -> None:
     )
     worker.add_argument(
         "--max-concurrent-workflow-tasks",
-        type=int,
+        type=_at_least_two,
         default=WorkerSettings.max_concurrent_workflow_tasks,
         help=f"orchestrator tasks at once (default {WorkerSettings.max_concurrent_workflow_tasks})",
     )
     worker.add_argument(
         "--max-cached-runs",
-        type=_whole_number,
+        type=_at_least_two,
         default=WorkerSettings.max_cached_runs,
         help="runs kept in memory between their tasks; the least recently used replay their "
-        f"history on their next task (default {WorkerSettings.max_cached_runs}; 0: none)",
+        f"history on their next task (default {WorkerSettings.max_cached_runs}; at least 2)",
     )
     worker.add_argument(
         "--graceful-shutdown",
@@ -161,14 +161,14 @@ async def dev_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _whole_number(value: str) -> int:
-    """An argparse type: an integer ≥ 0."""
+def _at_least_two(value: str) -> int:
+    """An argparse type: a whole number ≥ 2 (a worker's run cache, its workflow task slots)."""
     try:
         number = int(value)
     except ValueError:
         number = -1
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {value!r}")
+    if number < 2:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 2, got {value!r}")
     return number
 
 

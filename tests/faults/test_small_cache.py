@@ -74,13 +74,15 @@ async def test_runs_finish_and_steps_run_once_with_a_cache_of_two_runs(
 @pytest.mark.unit
 def test_the_cache_size_is_a_setting_and_a_flag_with_one_line_errors() -> None:
     assert WorkerSettings().max_cached_runs == 1000
-    assert WorkerSettings(max_cached_runs=0).max_cached_runs == 0
-    for bad in (-1, 2.5, "10"):
-        with pytest.raises(ConfigError, match=r"WorkerSettings\.max_cached_runs must be") as err:
-            WorkerSettings(max_cached_runs=bad)  # type: ignore[arg-type]
-        assert "\n" not in str(err.value)
+    assert WorkerSettings(max_cached_runs=2).max_cached_runs == 2
+    for name in ("max_cached_runs", "max_concurrent_workflow_tasks"):
+        for bad in (0, 1, -1, 2.5, "10", True):
+            with pytest.raises(ConfigError, match=rf"WorkerSettings\.{name} must be .* ≥ 2") as err:
+                WorkerSettings(**{name: bad})  # type: ignore[arg-type]
+            assert "\n" not in str(err.value)
     parser = build_parser()
     args = parser.parse_args(["worker", "--max-cached-runs", "50"])
     assert args.max_cached_runs == 50
-    with pytest.raises(SystemExit):
-        parser.parse_args(["worker", "--max-cached-runs", "-3"])
+    for flag in ("--max-cached-runs", "--max-concurrent-workflow-tasks"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["worker", flag, "1"])
