@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ FAST_DISPATCH_FLAGS = [
     "--dynamic-config-value",
     "history.visibilityProcessorMaxPollRPS=100000",
 ]
+
+
+STARTUP_TIMEOUT = timedelta(seconds=60)  # until a throwaway dev server answers
 
 
 def temporal_cli() -> str:
@@ -187,4 +191,6 @@ async def local_environment(
         dev_server_extra_args=[*FAST_DISPATCH_FLAGS, *extra_args],
         search_attributes=search_attributes,
         ui=False,
+        # temporalio waits 5 s by default; a busy 2-core machine has taken longer.
+        dev_server_startup_timeout=STARTUP_TIMEOUT,
     )
