@@ -125,9 +125,9 @@ class WorkerSettings:
         for name in ("max_cached_runs", "max_concurrent_workflow_tasks"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-                # Below two, temporalio's sticky cache cannot hold the task in flight: every
-                # workflow task replays its whole history and every step asks its run for
-                # the memo by query, and runs crawl (four steps of two runs took over a minute).
+                # Below two, runs crawl: every workflow task replays its whole history, and a
+                # task that runs a local activity (a semaphore's acquire, a hub subscription)
+                # while a signal arrives is never completed and times out after 10 s.
                 raise ConfigError(
                     f"WorkerSettings.{name} must be a whole number ≥ 2 (runs crawl below "
                     f"that: every workflow task replays its whole history), got {value!r}"
