@@ -54,7 +54,7 @@ from adapter import Inngest
 from adapter._temporal.search_attributes import ALL_KEYS
 from adapter.worker import Worker, WorkerSettings
 from bench.common import dev_server, load_average, log
-from bench.steps import RAW_QUEUE, RawSteps, raw_steps_worker, steps_handler
+from bench.steps import RAW_QUEUE, RawSteps, _ms, _of_type, raw_steps_worker, steps_handler
 
 SEGMENTS = (
     "1 scheduled -> activity task in Python",
@@ -156,21 +156,18 @@ def instrumented(marks: Marks) -> Iterator[None]:
 
 
 def _s(event: HistoryEvent) -> float:
-    return float(event.event_time.ToNanoseconds()) / 1e9
-
-
-def _events(events: Sequence[HistoryEvent], kind: EventType.ValueType) -> list[HistoryEvent]:
-    return [e for e in events if e.event_type == kind]
+    """An event's time in seconds since the epoch, as ``time.time()`` marks are."""
+    return _ms(event) / 1e3
 
 
 def step_segments(
     workflow_id: str, events: Sequence[HistoryEvent], marks: Marks
 ) -> dict[str, list[float]]:
     """Each middle step's segments (ms) of one run, from its history and the worker's marks."""
-    scheduled = _events(events, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
-    completed = _events(events, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
-    wft_started = _events(events, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
-    wft_completed = _events(events, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    scheduled = _of_type(events, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    completed = _of_type(events, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
+    wft_started = _of_type(events, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+    wft_completed = _of_type(events, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
     run_id = events[0].workflow_execution_started_event_attributes.original_execution_run_id
     activations = marks.activations.get(run_id, [])
     out: dict[str, list[float]] = {name: [] for name in (*SEGMENTS, "cycle")}
@@ -220,7 +217,7 @@ def first_step_segments(
 ) -> dict[str, list[float]]:
     """Run start -> first step scheduled, split; c-f only when a local activity found the step."""
     out: dict[str, list[float]] = {name: [] for name in (*FIRST_SEGMENTS, "total")}
-    scheduled = _events(events, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    scheduled = _of_type(events, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
     run_id = events[0].workflow_execution_started_event_attributes.original_execution_run_id
     activations = [a for a in marks.activations.get(run_id, []) if "code_end" in a]
     if not scheduled or not activations:
