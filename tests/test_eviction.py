@@ -33,6 +33,8 @@ from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker import Worker as TemporalWorker
 
 from adapter import Context
+from adapter._execution.state import RUN_STATES
+from adapter._protocol import Query
 from adapter._workflows.closing import closing, suppress_unless_closed
 from tests.helpers import (
     eventually,
@@ -153,6 +155,36 @@ async def test_runs_dropped_while_their_steps_hold_concurrency_slots_leave_nothi
         await eventually(lambda: len(entered) == runs, message="every step's body")
         # Then the worker stops with the steps running: the runs are dropped holding slots.
     assert found == []
+
+
+async def test_a_dropped_run_collected_late_keeps_its_rebuilt_instance_state(
+    client: Client,
+) -> None:
+    # The worker-local memo copy (RUN_STATES) is keyed by run id: the dropped instance's
+    # end must not take the copy of the instance another worker rebuilt in this process.
+    app = make_app(client)
+
+    @app.create_function(id="waits", event=f"{app.app_id}/go")
+    async def waits(ctx: Context) -> Any:
+        await ctx.step.run("first", lambda: 1)
+        return await ctx.step.wait_for_event("w", event=f"{app.app_id}/never", timeout="1h")
+
+    gc.disable()
+    try:
+        async with running(client, app):
+            ids = await app.send([{"name": f"{app.app_id}/go", "data": {}} for _ in range(3)])
+            handles = [client.get_workflow_handle(f"{app.app_id}:waits:{i}") for i in ids]
+            for handle in handles:
+                await eventually(lambda h=handle: timer_started(h, "w"), message="the wait's timer")
+        run_ids = [(await handle.describe()).run_id for handle in handles]
+        async with running(client, app):
+            for handle in handles:  # a query rebuilds each run on this worker
+                await handle.query(Query.RUN_STATE, 0)
+            assert [RUN_STATES.length(r) for r in run_ids] == [1, 1, 1]
+            gc.collect()  # the first worker's dropped instances end here
+            assert [RUN_STATES.length(r) for r in run_ids] == [1, 1, 1]
+    finally:
+        gc.enable()
 
 
 class _Pause:

@@ -141,7 +141,10 @@ class FunctionRun:
         try:
             return await self._run_to_end()
         finally:
-            RUN_STATES.drop(info.run_id)
+            # A dropped run closed by the collector may end after this worker rebuilt the
+            # run: the copy under its run id is the new instance's then (closing.py).
+            if not closing():
+                RUN_STATES.drop(info.run_id)
 
     async def _run_to_end(self) -> Any:
         finish = (self._opts.get("timeouts") or {}).get("finish")
