@@ -180,17 +180,20 @@ async def local_environment(
     search_attributes: Sequence[SearchAttributeKey[Any]] = (),
     *,
     extra_args: Sequence[str] = (),
+    log_level: str = "warn",
 ) -> WorkflowEnvironment:
     """A throwaway dev server on free ports (tests, benchmarks), with the fast-dispatch flags.
 
     ``extra_args`` go to ``temporal server start-dev`` after them (e.g. more
-    ``--dynamic-config-value`` settings).
+    ``--dynamic-config-value`` settings); ``log_level`` is the server's (``error`` keeps
+    a long run's per-event "history count exceeds warn limit" lines out).
     """
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         dev_server_extra_args=[*FAST_DISPATCH_FLAGS, *extra_args],
         search_attributes=search_attributes,
         ui=False,
+        dev_server_log_level=log_level,
         # temporalio waits 5 s by default; a busy 2-core machine has taken longer.
         dev_server_startup_timeout=STARTUP_TIMEOUT,
     )
