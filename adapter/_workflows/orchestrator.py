@@ -72,6 +72,7 @@ class FunctionRun:
         self._started = False
         self._asked_slot = False  # a step asked for its concurrency slots (queued until granted)
         self._permits: set[str] = set()  # concurrency slots granted (by signal)
+        self._claimed: set[str] = set()  # concurrency slots asked for, not yet released
         self._race_entries: dict[str, dict[str, Any]] = {}
         self._alarms = Alarms()
         self._progress = Progress()  # steps met in a changing order (progress.py)
@@ -88,6 +89,11 @@ class FunctionRun:
     def queued(self) -> bool:
         """Whether the run waits for its first concurrency slot (``adapter runs --status queued``)."""
         return self._asked_slot and not self._started and bool(self._opts.get("concurrency"))
+
+    @workflow.query(name=Query.RUN_SLOTS)
+    def slots(self) -> list[str]:
+        """The concurrency tokens the run holds or waits for (a semaphore that was reset asks)."""
+        return sorted(self._claimed)
 
     @workflow.signal(name=Signal.PERMIT)
     def permit(self, token: str) -> None:
@@ -136,6 +142,7 @@ class FunctionRun:
             rules=self._opts.get("concurrency") or [],
             lease_s=self._opts["step_timeout"] + 60,
             permits=self._permits,
+            claimed=self._claimed,
         )
         RUN_STATES.reset(info.run_id, self._events)
         try:

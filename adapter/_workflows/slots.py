@@ -1,7 +1,7 @@
 """Concurrency slots held by a run around each step, from the semaphore workflows.
 
 A run tells the semaphore who it is (workflow id and Temporal run id) and when it
-started (the time its priority shifts); it answers the query ``Query.RUN_SLOTS`` with
+started (the time its priority shifts); the run answers the query ``Query.RUN_SLOTS`` with
 the tokens it holds or waits for, which a semaphore asks a run that was reset.
 """
 
@@ -17,7 +17,6 @@ from adapter._define.expressions import evaluate_key
 from adapter._protocol import (
     SHARED_TASK_QUEUE,
     AcquireRequest,
-    Query,
     Signal,
     WorkflowName,
     semaphore_id,
@@ -44,6 +43,7 @@ class ConcurrencySlots:
         rules: list[dict[str, Any]],
         lease_s: float,
         permits: set[str],
+        claimed: set[str],
     ) -> None:
         self._app_id = app_id
         self._function_id = function_id
@@ -51,8 +51,8 @@ class ConcurrencySlots:
         self._rules = rules
         self._lease_s = lease_s
         self.permits = permits  # filled by the run's permit signal
-        self.claimed: set[str] = set()  # tokens asked for and not yet released
-        workflow.set_query_handler(Query.RUN_SLOTS, lambda: sorted(self.claimed))
+        # Tokens asked for and not yet released: the run's Query.RUN_SLOTS answers them.
+        self.claimed = claimed
 
     def _semaphore(self, rule: dict[str, Any], event: dict[str, Any]) -> tuple[str, str]:
         """A rule's semaphore for this event, and the task queue it runs on.

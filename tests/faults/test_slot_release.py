@@ -183,6 +183,7 @@ async def test_a_reset_run_asks_again_for_its_slot_and_holds_one(client: Client)
             await eventually(swept_thrice, timeout=20, message="three sweeps ran")
             state = await semaphore.query(Query.SEMAPHORE)
             assert state["holders"] == [f"{holder.id}|work|0|0"], state
+            assert await again.query(Query.RUN_SLOTS) == state["holders"]  # what sweeps ask
             assert [t.split("|")[0] for t in state["waiting"]] == [
                 run_id(app.app_id, "reset-me", "next")
             ]
