@@ -454,10 +454,13 @@ def verdict(results: Results) -> list[str]:
             small, large = results[1000][name], results[5000][name]
             t = large.run_ms / (5 * small.run_ms)
             b = large.history.bytes / (5 * small.history.bytes)
-            parts.append(f"{name} time ×{t:.2f}, bytes ×{b:.2f}")
+            c = large.cpu_ms / (5 * small.cpu_ms)
+            parts.append(f"{name} time ×{t:.2f}, bytes ×{b:.2f}, worker CPU ×{c:.2f}")
         lines.append(
             f"Linearity, 5,000 steps / (5 × 1,000 steps) (target ≤ {TARGET_LINEAR:.2f} for the "
-            "adapter): " + "; ".join(parts) + "."
+            "adapter; raw's time shows what the server adds as a history grows): "
+            + "; ".join(parts)
+            + "."
         )
     return lines
 
