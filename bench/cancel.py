@@ -20,7 +20,7 @@ from adapter import Context, Inngest
 from adapter._operate.bulk_cancel import Selection, cancel_runs
 from adapter._temporal.search_attributes import ALL_KEYS
 from adapter.worker import Worker, WorkerSettings
-from bench.common import dev_server, load_average, log
+from bench.common import dev_server, exit_now, load_average, log
 
 
 async def _count(client: Any, query: str) -> int:
@@ -86,3 +86,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    exit_now()

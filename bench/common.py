@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
@@ -25,6 +25,17 @@ from adapter.worker import WorkerSettings
 STEP_TIMEOUT = timedelta(hours=2)
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 RAW_RETRY = RetryPolicy(maximum_attempts=5)
+
+
+def exit_now(code: int = 0) -> NoReturn:
+    """Leave at once when a benchmark is done.
+
+    The Temporal client's native runtime can abort while the interpreter finalizes
+    (PyGILState_Release, exit code 134: temporalio/sdk-python#300), as adapter/cli does.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def log(message: str) -> None:

@@ -36,7 +36,7 @@ from adapter import Context, Inngest
 from adapter._protocol import Query, hub_shard_ids
 from adapter._temporal.search_attributes import ALL_KEYS
 from adapter.worker import Worker, WorkerSettings
-from bench.common import dev_server, load_average, log
+from bench.common import dev_server, exit_now, load_average, log
 
 NAME = "bench/tick"
 PAYLOAD = "x" * 2000
@@ -198,3 +198,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    exit_now()

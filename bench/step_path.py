@@ -53,7 +53,7 @@ from temporalio.client import Client
 from adapter import Inngest
 from adapter._temporal.search_attributes import ALL_KEYS
 from adapter.worker import Worker, WorkerSettings
-from bench.common import dev_server, load_average, log
+from bench.common import dev_server, exit_now, load_average, log
 from bench.steps import RAW_QUEUE, RawSteps, _ms, _of_type, raw_steps_worker, steps_handler
 
 SEGMENTS = (
@@ -351,4 +351,5 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     asyncio.run(bench(parse_args()))
+    exit_now()
     sys.stdout.flush()

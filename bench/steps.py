@@ -32,9 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -55,6 +53,7 @@ from bench.common import (
     RAW_RETRY,
     STEP_TIMEOUT,
     dev_server,
+    exit_now,
     load_average,
     log,
     raw_worker,
@@ -557,9 +556,4 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     asyncio.run(bench(parse_args()))
-    # The Temporal client's native runtime can abort while the interpreter finalizes
-    # (PyGILState_Release, temporalio/sdk-python#300); all is done, so leave at once,
-    # as adapter/cli.py does.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    exit_now()

@@ -60,7 +60,15 @@ from adapter._http.app import create_app
 from adapter._http.server import EventServer
 from adapter._temporal.search_attributes import ALL_KEYS, run_search_attributes
 from adapter.worker import Worker, WorkerSettings
-from bench.common import RAW_RETRY, STEP_TIMEOUT, dev_server, load_average, log, raw_worker
+from bench.common import (
+    RAW_RETRY,
+    STEP_TIMEOUT,
+    dev_server,
+    exit_now,
+    load_average,
+    log,
+    raw_worker,
+)
 
 LATENCY_TARGET = 1.2
 THROUGHPUT_TARGET = 0.95
@@ -711,8 +719,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-    # The Temporal client's native runtime can abort while the interpreter finalizes
-    # (PyGILState_Release, temporalio/sdk-python#300); all is done, so leave at once.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    exit_now()
