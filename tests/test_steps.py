@@ -324,6 +324,34 @@ async def test_oversized_step_result_fails_cleanly(client: Client) -> None:
     assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
 
 
+@pytest.mark.parametrize("force_replay", [False, True], ids=["suspended", "replay"])
+async def test_a_step_result_and_what_follows_each_under_the_limit_are_not_too_large_together(
+    client: Client, force_replay: bool
+) -> None:
+    # Each payload fits Temporal's 2 MiB, as a raw workflow's would: the step activity's
+    # lookahead (the handler's return value, the next step's options) must not make the
+    # step's own report too large.
+    app = make_app(client)
+    ran: Counter[str] = Counter()
+
+    def fetch(name: str) -> str:
+        ran[name] += 1
+        return name * 1_200_000
+
+    @app.create_function(id="big-pair", event="test/big-pair")
+    async def handler(ctx: Any) -> Any:
+        a = await ctx.step.run("a", fetch, "a")
+        b = await ctx.step.run("b", fetch, "b")
+        return {"total": len(a) + len(b), "tail": "z" * 1_200_000}
+
+    async with running(client, app, force_replay=force_replay):
+        handle = await _run(client, app, "big-pair")
+        result = await handle.result()
+    assert result["total"] == 2_400_000
+    assert len(result["tail"]) == 1_200_000
+    assert ran == {"a": 1, "b": 1}
+
+
 async def test_oversized_invoke_data_fails_cleanly(client: Client) -> None:
     app = make_app(client)
 

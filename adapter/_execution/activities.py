@@ -220,21 +220,28 @@ class FunctionActivities:
                 # handler the usual way, with the handler's own retries.
                 return {}
             raise to_application_error(failed.error) from failed.error
-        wire = outcome.to_wire()
+        cancel: dict[str, Any] | None = None
         if fn.config.cancel:
             # A step boundary: a cancel event sent meanwhile stops the run here, before
             # its next step, even when the hub's cancellation request is still on its way.
             cancel = await _matched_cancel(run.workflow_id, [c.event for c in fn.config.cancel])
-            if cancel is not None:
-                wire["cancelled"] = cancel
-        if compact:  # one-letter keys (adapter/_workflows/step_wire.py)
-            wire = compact_outcome(wire, inp.get("target"))
+        target = inp.get("target")
+        wire = _report(outcome, cancel, compact, target)
+        # Step results are checked one by one; this catches large step options (e.g.
+        # invoke data) so that Temporal never sees an oversized payload.
+        where = f" (at step '{target}')" if target else ""
+        what = f"the handler's report{where}"
         try:
-            # Step results are checked one by one; this catches large step options
-            # (e.g. invoke data) so that Temporal never sees an oversized payload.
-            target = inp.get("target")
-            where = f" (at step '{target}')" if target else ""
-            check_size(wire, what=f"the handler's report{where}", limit=self._payload_limit)
+            try:
+                check_size(wire, what=what, limit=self._payload_limit, measured=outcome.measured)
+            except PayloadTooLargeError:
+                # Each part fits alone, as in a raw workflow: report the step's result
+                # by itself, and the orchestrator asks the handler for the rest.
+                alone = outcome.step_alone()
+                if alone is None:
+                    raise
+                wire = _report(alone, cancel, compact, target)
+                check_size(wire, what=what, limit=self._payload_limit, measured=alone.measured)
         except PayloadTooLargeError as exc:
             raise to_application_error(exc) from None
         return wire
@@ -280,6 +287,18 @@ class FunctionActivities:
             cache.park(parked)
 
         return park
+
+
+def _report(
+    outcome: Outcome, cancel: dict[str, Any] | None, compact: bool, target: str | None
+) -> dict[str, Any]:
+    """What the activity returns: the outcome's wire form, one-letter keys when compact."""
+    wire = outcome.to_wire()
+    if cancel is not None:
+        wire["cancelled"] = cancel
+    if compact:  # one-letter keys (adapter/_workflows/step_wire.py)
+        wire = compact_outcome(wire, target)
+    return wire
 
 
 async def _matched_cancel(workflow_id: str, event_names: list[str]) -> dict[str, Any] | None:

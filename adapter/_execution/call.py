@@ -32,7 +32,7 @@ from adapter._errors import (
     _Interrupt,
     _NestedStep,
 )
-from adapter._execution.payloads import check_text_size, to_json_text
+from adapter._execution.payloads import Measured, check_text_size, to_json_text
 from adapter._execution.wake import Wake
 
 if TYPE_CHECKING:
@@ -79,6 +79,14 @@ class Outcome:
     result: Any = None
     lookahead_failed: bool = False
     returned: Any = None
+    # The report's values whose JSON size is known (payloads.json_size): never reported.
+    measured: list[Measured] = field(default_factory=list)
+
+    def step_alone(self) -> Outcome | None:
+        """The executed step without what the handler did after it (None: nothing to drop)."""
+        if self.executed is None or not (self.plan or self.done or self.lookahead_failed):
+            return None
+        return Outcome(executed=self.executed, measured=self.measured)
 
     def to_wire(self) -> dict[str, Any]:
         """JSON form returned by the activity; empty fields are left out to keep history small."""
@@ -170,6 +178,7 @@ class Execution:
         self.gates: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
         self.executing = False
         self.executed: dict[str, Any] | None = None
+        self.measured: list[Measured] = []  # this call's JSON values of known size
         self.step_failure: StepFailed | None = None
         self.nested: str | None = None  # a step called inside a step body: what was said
         # May this call run the first new step.run it meets, if not its target? Only when
@@ -306,9 +315,12 @@ class Execution:
     def finish_step(self, step_id: str, raw: Any) -> Any:
         """Record the target step's result; returns the JSON value the handler sees."""
         text = to_json_text(raw, what=f"step '{step_id}'")
-        check_text_size(text, what=f"the result of step '{step_id}'", limit=self.payload_limit)
+        size = check_text_size(
+            text, what=f"the result of step '{step_id}'", limit=self.payload_limit
+        )
         value = json.loads(text)
         self.executed = {"id": step_id, "data": value, "completed_ms": int(time.time() * 1000)}
+        self.measured.append((value, size))
         self.executing = False
         if self.wake is not None:
             self.wake.set()

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import contextvars
 import inspect
+import json
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Executor
 from typing import Any
@@ -41,7 +42,7 @@ from adapter._execution.call import (
 from adapter._execution.context import Context, ContextSync, ReplayAwareLogger
 from adapter._execution.middleware import RunMiddleware, uses_middleware
 from adapter._execution.middleware_call import start_call, with_middleware
-from adapter._execution.payloads import check_size, to_json_value
+from adapter._execution.payloads import check_text_size, to_json_text
 from adapter._execution.step import Group, GroupSync, Step, StepSync
 from adapter._execution.suspended import SyncHandoff
 from adapter._execution.wake import Wake
@@ -146,7 +147,7 @@ async def execute(
             GroupSync(ex),
         )
         await start_call(ex, sync_ctx, info.function_id)
-        return await _execute_sync(handler, sync_ctx, ex, suspend)
+        return _sized(await _execute_sync(handler, sync_ctx, ex, suspend), ex)
 
     ex.wake = Wake()
     ctx = Context(
@@ -154,7 +155,7 @@ async def execute(
     )
     await start_call(ex, ctx, info.function_id)
     task: asyncio.Future[Any] = asyncio.ensure_future(handler(ctx))
-    return await _drive(task, ex, suspend)
+    return _sized(await _drive(task, ex, suspend), ex)
 
 
 async def resume(
@@ -176,12 +177,12 @@ async def resume(
     result. From there the call goes on as a fresh call would after replaying ``memo``.
     """
     ex.memo, ex.target, ex.run_new = memo, target, run_new
-    ex.executed, ex.executing, ex.plan = None, False, []
+    ex.executed, ex.executing, ex.plan, ex.measured = None, False, [], []
     if "entry" in how:
         ex.memo_hits += 1
     if handoff is not None:  # a sync handler: its thread goes on from its park
         handoff.answer(how)
-        return await _drive_sync(task, ex, handoff, suspend)
+        return _sized(await _drive_sync(task, ex, handoff, suspend), ex)
     assert ex.wake is not None
     ex.wake.clear()
     gate = ex.gates.pop(awaited.id)
@@ -190,7 +191,13 @@ async def resume(
     else:
         ex.executing = True
         gate.set_result(None)
-    return await _drive(task, ex, suspend)
+    return _sized(await _drive(task, ex, suspend), ex)
+
+
+def _sized(outcome: Outcome, ex: Execution) -> Outcome:
+    """The outcome, with the call's values of known JSON size (the report's size check)."""
+    outcome.measured = ex.measured
+    return outcome
 
 
 async def _drive(task: asyncio.Future[Any], ex: Execution, suspend: Suspend | None) -> Outcome:
@@ -282,8 +289,10 @@ def _returned(result: Any, ex: Execution) -> Outcome:
             raise StepOutputError(
                 f"the handler's result could not be serialized with its output_type: {exc}"
             ) from None
-    value = to_json_value(encoded, what="the handler")
-    check_size(value, what="the handler's return value", limit=ex.payload_limit)
+    text = to_json_text(encoded, what="the handler")
+    size = check_text_size(text, what="the handler's return value", limit=ex.payload_limit)
+    value = json.loads(text)
+    ex.measured.append((value, size))
     return Outcome(executed=ex.executed, done=True, result=value, returned=result)
 
 
