@@ -29,6 +29,7 @@ from adapter._execution.call import HandlerFailed, Outcome, RunInfo, StepFailed,
 from adapter._execution.executor import execute, resume
 from adapter._execution.payloads import check_size
 from adapter._execution.state import RUN_STATES
+from adapter._execution.state_fetch import State, fetch_run_state
 from adapter._execution.suspended import Parked, SuspendedHandlers
 from adapter._protocol import (
     ActivityName,
@@ -359,26 +360,14 @@ class _RunIds:
         return cls(info.workflow_type, info.workflow_id, info.workflow_run_id, info.is_local)
 
 
-async def _run_state(
-    run: _RunIds, memo_len: int
-) -> tuple[list[dict[str, Any]], Mapping[str, dict[str, Any]]]:
+async def _run_state(run: _RunIds, memo_len: int) -> State:
     cached = RUN_STATES.get(run.workflow_run_id, memo_len)
     if cached is not None:
         return cached
     if run.is_local:
         raise ApplicationError("run state missing for a local activity", type="RunStateMissing")
-    # Not on this worker (or only part of it): ask the orchestrator for what is
-    # missing, by query (history does not grow), and keep it for the next step.
-    have = RUN_STATES.length(run.workflow_run_id)
     handle = activity.client().get_workflow_handle(run.workflow_id, run_id=run.workflow_run_id)
-    state = await handle.query(Query.RUN_STATE, max(have, 0))
-    RUN_STATES.extend(run.workflow_run_id, state["events"], have, state["entries"])
-    cached = RUN_STATES.get(run.workflow_run_id, memo_len)
-    if cached is None:
-        raise ApplicationError(
-            "the orchestrator returned less state than expected", type="RunStateMissing"
-        )
-    return cached
+    return await fetch_run_state(handle, run.workflow_run_id, memo_len)
 
 
 class _Heartbeat:

@@ -53,6 +53,7 @@ from adapter._workflows.limits import check_room
 from adapter._workflows.priority import run_priority
 from adapter._workflows.progress import Progress, plan_stands
 from adapter._workflows.slots import ConcurrencySlots
+from adapter._workflows.state_pages import run_state_page
 from adapter._workflows.step_wire import expand_outcome, step_input
 from adapter._workflows.subscriptions import HubSubscriptions
 
@@ -79,11 +80,11 @@ class FunctionRun:
 
     @workflow.query(name=Query.RUN_STATE)
     def state(self, since: int) -> dict[str, Any]:
-        """Events and memo entries from index ``since``, for activities on other workers."""
-        return {
-            "events": self._events,
-            "entries": [[sid, self._memo[sid]] for sid in self._order[since:]],
-        }
+        """Events and memo entries from index ``since``, for activities on other workers.
+
+        One page at a time (state_pages.py): ``more`` says whether entries follow.
+        """
+        return run_state_page(self._events, self._order, self._memo, since)
 
     @workflow.query(name=Query.RUN_QUEUED)
     def queued(self) -> bool:
