@@ -15,7 +15,7 @@ import pytest
 from temporalio.client import Client
 
 from adapter import Context
-from adapter._execution.state import RUN_STATES
+from adapter._execution.state import RUN_STATES, RunStateCache
 from adapter._execution.state_fetch import fetch_run_state
 from adapter._protocol import Query
 from adapter._workflows.state_pages import PAGE_BYTES, run_state_page
@@ -95,3 +95,23 @@ def test_a_page_holds_at_least_one_entry_and_stays_in_the_budget() -> None:
     assert len(run_state_page(events, order, huge, 2)["entries"]) == 1  # never an empty page
     small = {sid: {"data": 1} for sid in order}
     assert run_state_page(events, order, small, 0)["more"] is False
+
+
+@pytest.mark.unit
+def test_fetched_copies_are_bounded_in_bytes_and_recorded_ones_are_not() -> None:
+    cache = RunStateCache(max_runs=100, max_fetched_bytes=1000)
+    events: list[dict[str, Any]] = [{"name": "e"}]
+    cache.reset("local", events)  # a run whose orchestrator is here: shares its entries
+    cache.record("local", "s0", {"data": "x" * 5000})
+    cache.extend("a", events, -1, [["s0", {"data": 1}]], 600)
+    cache.extend("b", events, -1, [["s0", {"data": 2}]], 600)  # over: "a" goes, least used
+    assert (cache.length("a"), cache.length("b"), cache.length("local")) == (-1, 1, 1)
+    assert cache.fetched_bytes == 600
+    cache.extend("b", events, 1, [["s1", {"data": 3}]], 900)  # the run being fetched stays
+    assert cache.length("b") == 2
+    assert cache.fetched_bytes == 1500
+    cache.reset("b", events)  # its orchestrator came here: no longer a fetched copy
+    assert cache.fetched_bytes == 0
+    cache.extend("c", events, -1, [["s0", {"data": 4}]], 300)
+    cache.drop("c")
+    assert cache.fetched_bytes == 0

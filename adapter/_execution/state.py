@@ -24,6 +24,7 @@ class RunState:
     order: list[str] = field(default_factory=list)
     memo: dict[str, dict[str, Any]] = field(default_factory=dict)
     index: dict[str, int] = field(default_factory=dict)
+    fetched: int = 0  # bytes of entries asked of the orchestrator (none when it runs here)
 
 
 class MemoView(Mapping[str, dict[str, Any]]):
@@ -54,20 +55,47 @@ class MemoView(Mapping[str, dict[str, Any]]):
 
 
 class RunStateCache:
-    """Bounded LRU of RunState by Temporal run id; safe across threads."""
+    """Bounded LRU of RunState by Temporal run id; safe across threads.
 
-    def __init__(self, max_runs: int = 10_000) -> None:
+    Bounded in runs, and in the bytes of entries fetched from orchestrators on other
+    workers: a run whose orchestrator is cached here shares its memo's entries with it
+    and drops them when it ends or is evicted, but a fetched copy has no such end, so the
+    least recently used fetched copies go once they hold more than ``max_fetched_bytes``.
+    """
+
+    def __init__(self, max_runs: int = 10_000, max_fetched_bytes: int = 256 * 1024 * 1024) -> None:
         self._runs: OrderedDict[str, RunState] = OrderedDict()
         self._max = max_runs
+        self._max_fetched = max_fetched_bytes
+        self._fetched = 0
         self._lock = threading.Lock()
+
+    @property
+    def fetched_bytes(self) -> int:
+        """Bytes of fetched entries held now."""
+        return self._fetched
+
+    def _put(self, run_id: str, state: RunState) -> None:
+        old = self._runs.get(run_id)
+        if old is not None:
+            self._fetched -= old.fetched
+        self._runs[run_id] = state
+        self._runs.move_to_end(run_id)
+        while len(self._runs) > self._max:
+            self._fetched -= self._runs.popitem(last=False)[1].fetched
+
+    def _trim_fetched(self, keep: str) -> None:
+        if self._fetched <= self._max_fetched:
+            return
+        for run_id in [r for r, s in self._runs.items() if s.fetched and r != keep]:
+            if self._fetched <= self._max_fetched:
+                return
+            self._fetched -= self._runs.pop(run_id).fetched
 
     def reset(self, run_id: str, events: list[dict[str, Any]]) -> None:
         """Start (or restart, on replay) the record of a run."""
         with self._lock:
-            self._runs[run_id] = RunState(events)
-            self._runs.move_to_end(run_id)
-            while len(self._runs) > self._max:
-                self._runs.popitem(last=False)
+            self._put(run_id, RunState(events))
 
     def ensure(
         self, run_id: str, events: list[dict[str, Any]], order: list[str], memo: dict[str, Any]
@@ -108,25 +136,35 @@ class RunStateCache:
             return -1 if state is None else len(state.order)
 
     def extend(
-        self, run_id: str, events: list[dict[str, Any]], since: int, entries: list[list[Any]]
+        self,
+        run_id: str,
+        events: list[dict[str, Any]],
+        since: int,
+        entries: list[list[Any]],
+        nbytes: int = 0,
     ) -> None:
-        """Add entries fetched from the orchestrator, starting at index ``since``."""
+        """Add entries fetched from the orchestrator (``nbytes`` of JSON), from index ``since``."""
         with self._lock:
             state = self._runs.get(run_id)
             if state is None or since < 0:
-                state = self._runs[run_id] = RunState(events)
-                since = 0
+                state = RunState(events)
+                self._put(run_id, state)
             for step_id, entry in entries:
                 if step_id not in state.memo:
                     state.index[step_id] = len(state.order)
                     state.order.append(step_id)
                     state.memo[step_id] = entry
+            state.fetched += nbytes
+            self._fetched += nbytes
             self._runs.move_to_end(run_id)
+            self._trim_fetched(keep=run_id)
 
     def drop(self, run_id: str) -> None:
         """Forget a finished run."""
         with self._lock:
-            self._runs.pop(run_id, None)
+            state = self._runs.pop(run_id, None)
+            if state is not None:
+                self._fetched -= state.fetched
 
 
 RUN_STATES = RunStateCache()

@@ -13,6 +13,7 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
+from adapter._execution.payloads import json_size
 from adapter._execution.state import RUN_STATES
 from adapter._protocol import Query
 
@@ -37,7 +38,8 @@ async def fetch_run_state(
             return cached
         have = RUN_STATES.length(run_id)
         page = await handle.query(Query.RUN_STATE, max(have, 0))
-        RUN_STATES.extend(run_id, page["events"], have, page["entries"])
+        nbytes = json_size(page["entries"])  # what the copy holds, for its byte bound
+        RUN_STATES.extend(run_id, page["events"], have, page["entries"], nbytes)
         if on_page is not None:
             on_page(len(page["entries"]))
         # An orchestrator of an older release answers all at once, without "more".
