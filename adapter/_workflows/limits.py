@@ -9,6 +9,14 @@ run's end (:data:`RESERVE_EVENTS`, :data:`RESERVE_BYTES`); when they do not, the
 fails with a non-retryable ``HistoryLimitError`` naming the function and what to do
 (split the work with ``step.invoke``), and ``inngest/function.failed`` is sent as for
 any failure.
+
+Parallel steps could pass the byte limit in one turn, their results unknown until they
+end, and Temporal refuses a workflow task that would leave more than 2,000 activities (or
+child workflows) pending, so a larger fan-out would retry that task for ever. A turn
+therefore starts only as many planned steps as the history's bytes left hold at worst
+(:data:`STEP_BYTES` each: about 20 of a fresh run's 50 MB) and at most
+:data:`MAX_IN_FLIGHT` (:func:`steps_that_fit`); the handler's next call plans the rest,
+which the next turn checks again. Each step still runs once.
 """
 
 from __future__ import annotations
@@ -18,12 +26,17 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from adapter._workflows.lanes import is_first_wins, is_lane
+
 STEP_LIMIT = "run-history-limit"  # workflow.patched: only a run at the limit takes it
+WAVES = "run-history-waves"  # workflow.patched: only a run that starts fewer steps takes it
 HISTORY_EVENTS_LIMIT = 51_200
 HISTORY_BYTES_LIMIT = 50 * 1024 * 1024
 EVENTS_PER_STEP = 6
 RESERVE_EVENTS = 400  # the run's end: lifecycle event, unsubscribes, its close
 RESERVE_BYTES = 8 * 1024 * 1024  # a few steps' largest results (2 MiB each) and the end
+STEP_BYTES = 2 * 1024 * 1024 + 4096  # a step at worst: a result at the payload limit, its events
+MAX_IN_FLIGHT = 1_000  # steps started in one turn: Temporal's pending limit is 2,000
 MAX_SEQUENTIAL_STEPS = (HISTORY_EVENTS_LIMIT - RESERVE_EVENTS) // EVENTS_PER_STEP  # 8,466
 
 
@@ -47,3 +60,18 @@ def check_room(function_id: str, plan: list[dict[str, Any]] | None, steps: int) 
         type="HistoryLimitError",
         non_retryable=True,
     )
+
+
+def steps_that_fit(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The planned steps to start now: at most what the history's bytes left hold at worst.
+
+    A race (``first_to_finish``, race lanes) starts whole: its steps are meant together.
+    At least one step starts; :func:`check_room` failed the run if none fits.
+    """
+    if len(plan) < 2 or any(is_first_wins(p) or is_lane(p) for p in plan):
+        return plan
+    room = HISTORY_BYTES_LIMIT - RESERVE_BYTES - workflow.info().get_current_history_size()
+    fits = min(max(room // STEP_BYTES, 1), MAX_IN_FLIGHT)
+    if fits >= len(plan) or not workflow.patched(WAVES):
+        return plan
+    return plan[:fits]

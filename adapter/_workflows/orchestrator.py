@@ -49,7 +49,7 @@ from adapter._workflows.failures import (
 )
 from adapter._workflows.invoke_step import invoke_child
 from adapter._workflows.lanes import first_to_finish, is_first_wins, is_lane, run_lanes
-from adapter._workflows.limits import check_room
+from adapter._workflows.limits import check_room, steps_that_fit
 from adapter._workflows.priority import run_priority
 from adapter._workflows.progress import Progress, plan_stands
 from adapter._workflows.slots import ConcurrencySlots
@@ -249,6 +249,7 @@ class FunctionRun:
             if plan is None:
                 outcome = await self._call_handler()
             else:
+                plan = steps_that_fit(plan)  # near the byte limit: fewer at once (limits.py)
                 outcome = await self._perform_all(plan)
             if outcome is not None and outcome.get("done"):
                 return outcome.get("result")
