@@ -249,7 +249,7 @@ class FunctionRun:
             if plan is None:
                 outcome = await self._call_handler()
             else:
-                plan = steps_that_fit(plan)  # near the byte limit: fewer at once (limits.py)
+                plan = steps_that_fit(plan)  # a wide fan-out starts in waves (limits.py)
                 outcome = await self._perform_all(plan)
             if outcome is not None and outcome.get("done"):
                 return outcome.get("result")

@@ -96,6 +96,7 @@ SERVER_ARGS = [
 CONSTANTS: dict[str, int] = {
     "adapter._workflows.gate.CONTINUE_AFTER": 10,
     "adapter._workflows.semaphore.CONTINUE_AFTER": 12,
+    "adapter._workflows.limits.MAX_IN_FLIGHT": 2,
 }
 """Module constants lowered while recording (``module.NAME``: value); replay lowers them too."""
 
@@ -117,6 +118,7 @@ CASES: dict[str, tuple[str, str]] = {
     "run_invoked": ("FunctionRun", "the invoked child run"),
     "run_parallel": ("FunctionRun", "parallel steps: gather, group WAIT and first_to_finish"),
     "run_parallel_lanes": ("FunctionRun", "ParallelMode.RACE: each group goes on by itself"),
+    "run_waves": ("FunctionRun", "a fan-out started in waves (limits.steps_that_fit)"),
     "run_cancelled_in_handler": ("FunctionRun", "a cancel event during a handler call (no step)"),
     "run_cancelled": ("FunctionRun", "cancel=[...] by an event while sleeping"),
     "run_finish_timeout": ("FunctionRun", "timeouts.finish fails the run"),
@@ -349,6 +351,10 @@ def define(app: Inngest, ctl: Controls) -> dict[str, Function]:
     async def a2() -> str:
         ctl.release_lane.set()
         return "a2"
+
+    @fn(id="wide", event="replay/wide")
+    async def wide(ctx: Any) -> Any:
+        return list(await asyncio.gather(*(ctx.step.run(f"w{i}", lambda i=i: i) for i in range(5))))
 
     @fn(id="lanes", event="replay/lanes")
     async def lanes(ctx: Any) -> Any:
@@ -700,6 +706,13 @@ async def lanes(c: Corpus) -> None:
     await c.save("run_parallel_lanes", c.run("lanes", "lanes-1"))
 
 
+async def waves(c: Corpus) -> None:
+    await c.send("replay/wide", "wide-1")
+    result = await ended(c.run("wide", "wide-1"))
+    require(result == [0, 1, 2, 3, 4], f"wide returned {result!r}")
+    await c.save("run_waves", c.run("wide", "wide-1"))
+
+
 async def cancel_in_handler(c: Corpus) -> None:
     handle = c.run("busy", "busy-1")
     await c.send("replay/busy", "busy-1", {"id": 3})
@@ -980,6 +993,7 @@ DRIVERS: list[Callable[[Corpus], Awaitable[None]]] = [
     invokes,
     parallel,
     lanes,
+    waves,
     cancel_in_handler,
     cancel,
     start_timeout,
