@@ -131,3 +131,18 @@ def test_quiet_errors_become_benign_failures() -> None:
     loud = to_application_error(NonRetriableError("x"))
     assert loud.category == ApplicationErrorCategory.UNSPECIFIED
     assert loud.non_retryable
+
+
+async def test_steps_a_call_left_waiting_in_tasks_of_their_own_end_with_it() -> None:
+    # asyncio.wait does not cancel what it waits for: the step tasks still wait at their
+    # gates when the call reports them, and would be destroyed pending by the collector.
+    async def handler(ctx: Any) -> Any:
+        tasks = {asyncio.ensure_future(ctx.step.run(f"s{i}", lambda i=i: i)) for i in range(3)}
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+
+    before = asyncio.all_tasks()
+    out = await execute(handler, info(), {}, target=None, payload_limit=LIMIT)
+    assert sorted(p.id for p in out.plan) == ["s0", "s1", "s2"]
+    for _ in range(3):  # a cancelled task finishes on its next turn
+        await asyncio.sleep(0)
+    assert [t for t in asyncio.all_tasks() - before if not t.done()] == []

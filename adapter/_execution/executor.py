@@ -241,8 +241,13 @@ async def _drive(task: asyncio.Future[Any], ex: Execution, suspend: Suspend | No
                 await _stop(task)
             return Outcome(executed=ex.executed, plan=pending)
     finally:
-        if not parked and not task.done():
-            await _stop(task)
+        if not parked:
+            if not task.done():
+                await _stop(task)
+            # Steps left waiting in tasks of their own (asyncio.wait does not cancel what
+            # it waits for) end with the call, instead of being destroyed pending later.
+            for gate in ex.gates.values():
+                gate.cancel()
 
 
 def _parkable(ex: Execution, pending: list[Planned], task: asyncio.Future[Any]) -> bool:
