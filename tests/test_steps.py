@@ -456,3 +456,34 @@ async def test_a_literal_first_step_is_scheduled_without_calling_the_handler_fir
         "real-first",
         "then",
     ]
+
+
+async def test_a_parallel_step_reports_its_result_not_the_siblings_still_pending(
+    client: Client,
+) -> None:
+    # The orchestrator performs steps started together all before it calls the handler
+    # again, so a sibling's report of the others still pending is history for nothing
+    # (it made a fan-out's history grow with the square of its width).
+    app = make_app(client)
+
+    @app.create_function(id="fan", event="test/fan")
+    async def fan(ctx: Any) -> Any:
+        parts = await asyncio.gather(*(ctx.step.run(f"p{i}", lambda i=i: i) for i in range(6)))
+        return await ctx.step.run("after", lambda: sum(parts))
+
+    async with running(client, app):
+        handle = await _run(client, app, "fan")
+        assert await handle.result() == 15
+    conv = client.data_converter.payload_converter
+    reports = {}
+    history = await handle.fetch_history()
+    by_id = {e.event_id: e for e in history.events}
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            attrs = event.activity_task_completed_event_attributes
+            scheduled = by_id[attrs.scheduled_event_id].activity_task_scheduled_event_attributes
+            [payload] = attrs.result.payloads
+            reports[scheduled.activity_id] = conv.from_payload(payload, dict)
+    assert sorted(reports) == ["after", "p0", "p1", "p2", "p3", "p4", "p5"]
+    for step_id, report in reports.items():
+        assert "p" not in report, (step_id, report)  # no plan: siblings, or the end next

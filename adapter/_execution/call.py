@@ -179,6 +179,9 @@ class Execution:
         self.executing = False
         self.executed: dict[str, Any] | None = None
         self.measured: list[Measured] = []  # this call's JSON values of known size
+        # Steps planned with the target, before its body ran: performed beside it by the
+        # orchestrator, so never reported after it (executor._as_reported).
+        self.siblings: set[str] = set()
         self.step_failure: StepFailed | None = None
         self.nested: str | None = None  # a step called inside a step body: what was said
         # May this call run the first new step.run it meets, if not its target? Only when

@@ -147,7 +147,7 @@ async def execute(
             GroupSync(ex),
         )
         await start_call(ex, sync_ctx, info.function_id)
-        return _sized(await _execute_sync(handler, sync_ctx, ex, suspend), ex)
+        return _as_reported(await _execute_sync(handler, sync_ctx, ex, suspend), ex)
 
     ex.wake = Wake()
     ctx = Context(
@@ -155,7 +155,7 @@ async def execute(
     )
     await start_call(ex, ctx, info.function_id)
     task: asyncio.Future[Any] = asyncio.ensure_future(handler(ctx))
-    return _sized(await _drive(task, ex, suspend), ex)
+    return _as_reported(await _drive(task, ex, suspend), ex)
 
 
 async def resume(
@@ -178,11 +178,12 @@ async def resume(
     """
     ex.memo, ex.target, ex.run_new = memo, target, run_new
     ex.executed, ex.executing, ex.plan, ex.measured = None, False, [], []
+    ex.siblings = set()
     if "entry" in how:
         ex.memo_hits += 1
     if handoff is not None:  # a sync handler: its thread goes on from its park
         handoff.answer(how)
-        return _sized(await _drive_sync(task, ex, handoff, suspend), ex)
+        return _as_reported(await _drive_sync(task, ex, handoff, suspend), ex)
     assert ex.wake is not None
     ex.wake.clear()
     gate = ex.gates.pop(awaited.id)
@@ -191,11 +192,19 @@ async def resume(
     else:
         ex.executing = True
         gate.set_result(None)
-    return _sized(await _drive(task, ex, suspend), ex)
+    return _as_reported(await _drive(task, ex, suspend), ex)
 
 
-def _sized(outcome: Outcome, ex: Execution) -> Outcome:
-    """The outcome, with the call's values of known JSON size (the report's size check)."""
+def _as_reported(outcome: Outcome, ex: Execution) -> Outcome:
+    """The outcome as reported: without the target's siblings, with its measured values.
+
+    Steps planned together with the target are being performed beside it: the
+    orchestrator calls the handler again once they all end, so reporting them after
+    the target's result would only add history (the square of a fan-out's width).
+    ``measured``: the call's values of known JSON size, for the report's size check.
+    """
+    if outcome.executed is not None and ex.siblings:
+        outcome.plan = [p for p in outcome.plan if p.id not in ex.siblings]
     outcome.measured = ex.measured
     return outcome
 
@@ -232,6 +241,7 @@ async def _drive(task: asyncio.Future[Any], ex: Execution, suspend: Suspend | No
             if runnable:
                 ex.executing = True
                 ex.plan = [p for p in ex.plan if p.id != ex.target]
+                ex.siblings = {p.id for p in ex.plan}
                 ex.gates[str(ex.target)].set_result(None)
                 continue
             if suspend is not None and _parkable(ex, pending, task):
