@@ -46,6 +46,7 @@ def _reject(obj: object) -> Any:
 # A value whose compact JSON size is already known, by identity: a step's result or the
 # handler's return value, measured when it was encoded (Outcome.measured).
 Measured = tuple[Any, int]
+_WORTH_SKIPPING = 16 * 1024  # below this, encoding again costs less than the walk
 
 
 def json_size(value: Any, measured: Sequence[Measured] = ()) -> int:
@@ -55,7 +56,7 @@ def json_size(value: Any, measured: Sequence[Measured] = ()) -> int:
     where a handler call's report holds them) count with their known size instead of
     being encoded again: a megabyte result costs a JSON encoding of ~15 ms.
     """
-    if not measured:
+    if sum(size for _, size in measured) < _WORTH_SKIPPING:
         return len(json.dumps(value, separators=(",", ":")).encode())
     known = 0
 
