@@ -34,6 +34,11 @@ def is_first_wins(planned: dict[str, Any]) -> bool:
     return bool((planned.get("opts") or {}).get("race"))
 
 
+def is_race(plan: list[dict[str, Any]]) -> bool:
+    """Whether planned steps race (``first_to_finish`` or RACE lanes): they start together."""
+    return any(is_first_wins(p) or is_lane(p) for p in plan)
+
+
 async def run_lanes(
     plan: list[dict[str, Any]],
     perform: Perform,

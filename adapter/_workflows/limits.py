@@ -26,7 +26,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from adapter._workflows.lanes import is_first_wins, is_lane
+from adapter._workflows.lanes import is_race
 
 STEP_LIMIT = "run-history-limit"  # workflow.patched: only a run at the limit takes it
 WAVES = "run-history-waves"  # workflow.patched: only a run that starts fewer steps takes it
@@ -68,7 +68,7 @@ def steps_that_fit(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
     A race (``first_to_finish``, race lanes) starts whole: its steps are meant together.
     At least one step starts; :func:`check_room` failed the run if none fits.
     """
-    if len(plan) < 2 or any(is_first_wins(p) or is_lane(p) for p in plan):
+    if len(plan) < 2 or is_race(plan):
         return plan
     room = HISTORY_BYTES_LIMIT - RESERVE_BYTES - workflow.info().get_current_history_size()
     fits = min(max(room // STEP_BYTES, 1), MAX_IN_FLIGHT)

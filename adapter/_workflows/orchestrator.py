@@ -48,7 +48,7 @@ from adapter._workflows.failures import (
     step_options,
 )
 from adapter._workflows.invoke_step import invoke_child
-from adapter._workflows.lanes import first_to_finish, is_first_wins, is_lane, run_lanes
+from adapter._workflows.lanes import first_to_finish, is_lane, is_race, run_lanes
 from adapter._workflows.limits import check_room, steps_that_fit
 from adapter._workflows.priority import run_priority
 from adapter._workflows.progress import Progress, plan_stands
@@ -259,7 +259,7 @@ class FunctionRun:
     async def _perform_all(self, plan: list[dict[str, Any]]) -> dict[str, Any] | None:
         """Perform the planned steps; returns the lookahead outcome when it is valid."""
         before = len(self._order)
-        racing = any(map(is_first_wins, plan)) or any(map(is_lane, plan))
+        racing = is_race(plan)
         alone = self._progress.alone = len(plan) == 1 and not racing
         if any(map(is_lane, plan)):  # ParallelMode.RACE: each group goes on by itself
             return await run_lanes(plan, self._perform, self._call_handler, self._memo)
