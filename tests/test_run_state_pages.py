@@ -9,6 +9,7 @@ paged, so a run's memo of any size reaches the worker.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -88,6 +89,7 @@ def test_a_page_holds_at_least_one_entry_and_stays_in_the_budget() -> None:
     assert [sid for sid, _ in first["entries"]] == ["s0"]  # a second would pass the budget
     assert first["events"] == events
     assert first["more"] is True
+    assert first["bytes"] == len(json.dumps(first["entries"][0], separators=(",", ":")))
     later = run_state_page(events, order, memo, 4)
     assert [sid for sid, _ in later["entries"]] == ["s4"]
     assert later["more"] is False

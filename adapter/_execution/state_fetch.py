@@ -38,7 +38,11 @@ async def fetch_run_state(
             return cached
         have = RUN_STATES.length(run_id)
         page = await handle.query(Query.RUN_STATE, max(have, 0))
-        nbytes = json_size(page["entries"])  # what the copy holds, for its byte bound
+        # What the copy holds, for its byte bound: measured by the orchestrator as it
+        # filled the page; an older release's answer says nothing, so it is measured here.
+        nbytes = page.get("bytes")
+        if nbytes is None:
+            nbytes = json_size(page["entries"])
         RUN_STATES.extend(run_id, page["events"], have, page["entries"], nbytes)
         if on_page is not None:
             on_page(len(page["entries"]))

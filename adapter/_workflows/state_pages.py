@@ -25,7 +25,10 @@ def run_state_page(
     since: int,
     budget: int = PAGE_BYTES,
 ) -> dict[str, Any]:
-    """Entries ``since`` onwards within ``budget`` bytes: ``events``, ``entries``, ``more``."""
+    """Entries ``since`` onwards within ``budget`` bytes: ``events``, ``entries``, ``more``.
+
+    ``bytes`` is the entries' JSON size, which the asking worker counts against its bound.
+    """
     start = max(since, 0)
     entries: list[list[Any]] = []
     used = 0
@@ -40,4 +43,5 @@ def run_state_page(
         "events": events if start == 0 else [],
         "entries": entries,
         "more": start + len(entries) < len(order),
+        "bytes": used,
     }
