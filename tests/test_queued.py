@@ -24,6 +24,7 @@ from adapter._protocol import WorkflowName, gate_id, run_id
 from tests.helpers import (
     children_started,
     eventually,
+    list_runs,
     make_app,
     run_adapter_async,
     running,
@@ -273,6 +274,12 @@ async def test_a_gate_whose_worker_is_gone_does_not_stall_listing_or_cancel(
         WorkflowName.GATE.value, {}, id=gate, task_queue=f"nobody-{app_id}"
     )
     try:
+        # Visibility is eventually consistent: a gate the listing cannot see yet is not
+        # asked at all, so the test first waits for the server to list it.
+        await eventually(
+            lambda: list_runs(client, f"WorkflowId = '{gate}' AND ExecutionStatus = 'Running'"),
+            message=f"gate {gate} listed by visibility",
+        )
         silent: list[str] = []
         rows = await asyncio.wait_for(list_queued(client, app=app_id, silent=silent), 20)
         assert rows == []
