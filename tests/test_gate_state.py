@@ -84,6 +84,52 @@ def test_batch_starts_at_max_size_or_timeout() -> None:
     assert _drain(state, 10_100) == [["e7"]]
 
 
+def test_a_batch_closes_before_its_events_pass_its_byte_budget() -> None:
+    # A run's input must fit Temporal's payload limit: the batch that would pass
+    # ``max_bytes`` starts first and the event opens the next one (Inngest's 10 MiB cap).
+    state = GateState(_config(batch={"max_size": 8, "timeout": 10, "max_bytes": 2_500}))
+    for i in range(5):
+        state.admit(_event(i, msg="a" * 1_000), now=i)
+    assert _drain(state, 5) == [["e0", "e1"], ["e2", "e3"]]  # queued as they closed
+    assert state.flush(5) == 10_004  # the open batch (e4) waits for its timeout
+    assert state.flush(10_004) is None
+    assert _drain(state, 10_004) == [["e4"]]
+    assert state.idle
+
+
+def test_a_batch_of_one_event_over_the_budget_still_starts() -> None:
+    state = GateState(_config(batch={"max_size": 8, "timeout": 10, "max_bytes": 500}))
+    state.admit(_event(0, msg="a" * 1_000), now=0)
+    assert state.flush(0) is None  # over the budget on its own: due now, alone
+    assert _drain(state, 0) == [["e0"]]
+    state.admit(_event(1), now=1)
+    assert state.flush(1) == 10_001
+
+
+def test_a_batch_without_a_byte_budget_is_bounded_by_count_only() -> None:
+    # Gates started before the budget existed hold their input's config: no split.
+    state = GateState(_config(batch={"max_size": 8, "timeout": 10}))
+    for i in range(3):
+        state.admit(_event(i, msg="a" * 100_000), now=i)
+    assert state.flush(3) == 10_000
+    assert state.flush(10_000) is None
+    assert _drain(state, 10_000) == [["e0", "e1", "e2"]]
+
+
+def test_pending_bytes_are_measured_again_after_continue_as_new() -> None:
+    config = _config(batch={"max_size": 8, "timeout": 10, "max_bytes": 2_500})
+    state = GateState(config)
+    state.admit(_event(0, msg="a" * 1_000), now=0)
+    carried = GateState.from_dict(config, state.to_dict())
+    assert "pending_bytes" not in state.to_dict()
+    carried.admit(_event(1, msg="a" * 1_000), now=1)
+    carried.admit(_event(2, msg="a" * 1_000), now=2)
+    assert _drain(carried, 2) == [["e0", "e1"]]  # e2 would pass the budget: e0, e1 start
+    assert carried.flush(2) == 10_002  # e2 opened the next batch at 2
+    assert carried.flush(10_002) is None
+    assert _drain(carried, 10_002) == [["e2"]]
+
+
 def test_throttle_releases_runs_as_the_window_frees_in_priority_order() -> None:
     config = _config(throttle={"limit": 1, "period": 10, "burst": 1}, priority="event.data.p")
     state = GateState(config)

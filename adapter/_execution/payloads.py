@@ -12,6 +12,9 @@ from adapter._errors import PayloadTooLargeError, StepOutputError
 
 # Temporal's default per-payload limit (limit.blobSize.error): 2 MiB.
 DEFAULT_PAYLOAD_LIMIT = 2 * 1024 * 1024
+# What a run's input holds beside its events (options, ids) at most: a batch's events
+# get the payload limit less this (adapter/_workflows/gate_state.py).
+RUN_INPUT_RESERVE = 64 * 1024
 
 
 def to_json_value(value: Any, *, what: str) -> Any:

@@ -103,6 +103,8 @@ def remove_event(state: GateState, event_id: str) -> bool:
     pending = [e for e in state.pending if e.get("id") != event_id]
     if len(pending) < len(state.pending):
         found = True
+        if state.pending_bytes:  # a batch with a byte budget: what is left counts
+            state.pending_bytes = sum(json_size(e) for e in pending)
         state.pending = pending
         if not pending:
             state.first_ms, state.last_ms = None, None

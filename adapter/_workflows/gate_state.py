@@ -3,7 +3,9 @@
 In order: ``rate_limit`` skips events over the limit; ``debounce`` keeps only the
 last event until the period passes quietly (or its timeout); ``batch`` collects
 events into one run (with ``if``, only the events it holds for: each other event is
-a run of its own, at once); ``throttle`` releases queued runs as its window allows,
+a run of its own, at once), a batch closing early when one more event would take its
+events past ``max_bytes`` (set from the app's payload limit, so that the run's input
+fits in one Temporal payload: Inngest's 10 MiB cap, here); ``throttle`` releases queued runs as its window allows,
 in priority order: by the time each was queued shifted by its priority (Inngest's
 semantics, :func:`adapter._workflows.priority.queue_score`). The gate workflow
 feeds events and the clock in and starts what this state says may start; unit tests
@@ -19,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from adapter._define.expressions import matches
+from adapter._execution.payloads import json_size
 from adapter._workflows.priority import queue_score, run_priority
 
 SEEN_IDS = 1_000  # recent event ids kept, so a retried send counts once
@@ -55,16 +58,21 @@ class GateState:
     last_ms: int | None = None
     seq: int = 0
     seen: list[str] = field(default_factory=list)
+    # JSON bytes of ``pending`` (a batch's budget): not carried, measured again on restore
+    pending_bytes: int = 0
 
     @classmethod
     def from_dict(cls, config: dict[str, Any], state: dict[str, Any] | None) -> GateState:
         """Restore the state a gate carried across continue-as-new."""
-        return cls(config=config, **(state or {}))
+        restored = cls(config=config, **(state or {}))
+        if (config.get("batch") or {}).get("max_bytes") is not None:
+            restored.pending_bytes = sum(json_size(e) for e in restored.pending)
+        return restored
 
     def to_dict(self) -> dict[str, Any]:
         """The state to carry across continue-as-new (without the config)."""
         data = asdict(self)
-        del data["config"]
+        del data["config"], data["pending_bytes"]
         return data
 
     # --- the rules ---------------------------------------------------------------------
@@ -85,8 +93,7 @@ class GateState:
             self.first_ms = now if self.first_ms is None else self.first_ms
             self.last_ms = now
         elif batch is not None and matches(batch.get("if"), event=event):
-            self.pending.append(event)
-            self.first_ms = now if self.first_ms is None else self.first_ms
+            self._add_to_batch(batch, event, now)
         else:  # no batching, or an event its ``if`` leaves out: a run of its own, now
             self._enqueue([event], now)
         return Admission.QUEUED
@@ -104,7 +111,10 @@ class GateState:
         elif self.pending and batch is not None:
             assert self.first_ms is not None
             due = self.first_ms + int(batch["timeout"] * 1000)
-            if len(self.pending) >= batch["max_size"]:
+            max_bytes = batch.get("max_bytes")
+            if len(self.pending) >= batch["max_size"] or (
+                max_bytes is not None and self.pending_bytes >= max_bytes
+            ):
                 due = now
         if due is None or due > now:
             return due
@@ -114,7 +124,7 @@ class GateState:
                 self._enqueue(self.pending[i : i + size], now)
         else:
             self._enqueue(self.pending, now)
-        self.pending, self.first_ms, self.last_ms = [], None, None
+        self.pending, self.first_ms, self.last_ms, self.pending_bytes = [], None, None, 0
         return None
 
     def drop_expired(self, now: int) -> list[dict[str, Any]]:
@@ -163,6 +173,19 @@ class GateState:
         if throttle and self.started:
             until = max(until, self.started[-1] + int(throttle["period"] * 1000))
         return until
+
+    def _add_to_batch(self, batch: dict[str, Any], event: dict[str, Any], now: int) -> None:
+        """Add ``event`` to the open batch; first queue that batch if the event would not fit."""
+        max_bytes = batch.get("max_bytes")
+        if max_bytes is not None:
+            size = json_size(event)
+            if self.pending and self.pending_bytes + size > max_bytes:
+                for i in range(0, len(self.pending), batch["max_size"]):
+                    self._enqueue(self.pending[i : i + batch["max_size"]], now)
+                self.pending, self.first_ms, self.pending_bytes = [], None, 0
+            self.pending_bytes += size
+        self.pending.append(event)
+        self.first_ms = now if self.first_ms is None else self.first_ms
 
     def _enqueue(self, events: list[dict[str, Any]], now: int) -> None:
         self.seq += 1
