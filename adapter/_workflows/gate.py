@@ -19,6 +19,7 @@ from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
+from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, RUN_INPUT_RESERVE, json_size
 from adapter._protocol import (
     HUB_SHARDS,
     CancelQueued,
@@ -46,6 +47,9 @@ from adapter._workflows.gate_queue import (
 from adapter._workflows.gate_state import Admission, GateState
 
 CONTINUE_AFTER = 1_000  # signals handled before continue-as-new
+HISTORY_BOUND = "gate-continue-when-suggested"  # also when Temporal suggests it (history size)
+CARRY_BOUND = "gate-carry-within-payload"  # not with more state than one payload holds
+CARRY_BYTES = DEFAULT_PAYLOAD_LIMIT - RUN_INPUT_RESERVE  # the carried state, at most
 QUEUED_CANCEL = "gate-queued-cancel"  # held events subscribe their cancel rules at the hubs
 PRIORITY_SHIFT = "gate-priority-time-shift"  # throttle queue order: queued time - priority
 
@@ -106,7 +110,7 @@ class Gate:
             shards=int(inp["opts"].get("hub_shards") or HUB_SHARDS),
         )
         cancellable = bool(rules) and workflow.patched(QUEUED_CANCEL)
-        handled = 0
+        handled, warned = 0, False
         while True:
             now = now_ms()
             for event in self._inbox:
@@ -144,9 +148,18 @@ class Gate:
                 if cancellable:
                     await hubs.leave()
                 return
-            if handled >= CONTINUE_AFTER and not self._inbox and not self._cancels:
+            if _history_full(handled) and not self._inbox and not self._cancels:
                 carried = {**inp, "state": state.to_dict(), "queued": queued.to_dict()}
-                workflow.continue_as_new(carried)
+                if _fits(carried):
+                    workflow.continue_as_new(carried)
+                elif not warned:
+                    warned = True
+                    workflow.logger.warning(
+                        "gate %s holds more events than continue-as-new carries (%s bytes); "
+                        "it goes on and continues as new once its runs have taken them",
+                        workflow.info().workflow_id,
+                        CARRY_BYTES,
+                    )
             if state.idle:
                 due = keep_until if due is None else min(due, keep_until)
             timeout = None if due is None else max((due - now) / 1000, 0.001)
@@ -197,6 +210,26 @@ class Gate:
                 if tagged
                 else None,
             )
+
+
+def _history_full(handled: int) -> bool:
+    """Whether the gate should continue as new: after its signal count, or when Temporal says.
+
+    Each event comes in as a signal carrying it, so large events fill the history long
+    before the count; Temporal suggests continue-as-new by its own size and count settings.
+    """
+    if handled >= CONTINUE_AFTER:
+        return True
+    return workflow.info().is_continue_as_new_suggested() and workflow.patched(HISTORY_BOUND)
+
+
+def _fits(carried: dict[str, Any]) -> bool:
+    """Whether the state to carry fits in one payload (else the gate goes on for now).
+
+    A throttle's backlog of large events can exceed it; its runs start as the throttle
+    allows, and each takes its events out of the state.
+    """
+    return json_size(carried) <= CARRY_BYTES or not workflow.patched(CARRY_BOUND)
 
 
 def _held_events(state: GateState) -> dict[str, dict[str, Any]]:
