@@ -142,8 +142,23 @@ async def test_bad_events_are_refused_before_anything_is_sent(events: Any, expec
 
 async def test_oversized_event_is_refused_with_the_limit(app: Inngest) -> None:
     small = Inngest(app_id="small", payload_limit=1000)
-    with pytest.raises(EventValidationError, match="over the payload limit of 1,000 bytes"):
-        await small.send({"name": "big", "data": {"blob": "x" * 2000}})
+    assert small.event_limit == 500  # a small limit: half is left for the run's options
+    with pytest.raises(EventValidationError, match="over the 500 bytes an event may have"):
+        await small.send({"name": "big", "data": {"blob": "x" * 600}})
+
+
+async def test_an_event_that_fits_the_payload_but_not_a_run_input_is_refused_at_send() -> None:
+    # The run's input carries the event and the function's options in one payload: an
+    # event just under the payload limit would be refused by Temporal at the run's start.
+    app = Inngest(app_id="edge")
+    assert app.event_limit == app.payload_limit - 64 * 1024
+    with pytest.raises(EventValidationError) as info:
+        await app.send({"name": "big", "data": {"blob": "x" * (app.payload_limit - 200)}})
+    message = str(info.value)
+    assert "event ('big') is 2,097,0" in message
+    assert f"over the {app.event_limit:,} bytes an event may have" in message
+    assert f"payload limit of {app.payload_limit:,}" in message
+    assert "send a reference to large data instead" in message
 
 
 @pytest.mark.parametrize(

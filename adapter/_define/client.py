@@ -23,7 +23,7 @@ from adapter._define.middleware import UninitializedMiddleware
 from adapter._define.serializer import UNSET, Serializer
 from adapter._errors import ConfigError, DuplicateFunctionError, EventValidationError
 from adapter._execution.middleware import client_send
-from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, json_size
+from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, event_limit, json_size
 from adapter._protocol import (
     MAX_WORKFLOW_ID_BYTES,
     EventOutcome,
@@ -372,16 +372,26 @@ class Inngest(InngestPyOptions):
                     f"(at most {MAX_WORKFLOW_ID_BYTES} bytes with the app prefix); shorten it"
                 )
 
+    @property
+    def event_limit(self) -> int:
+        """The largest event (JSON bytes) ``send`` accepts: a run's input carries it.
+
+        The payload limit less 64 KiB for the run's options (half of a smaller limit).
+        """
+        return event_limit(self.payload_limit)
+
     def _prepare(self, events: EventInput, *, allow_reserved: bool = False) -> list[Event]:
         prepared = prepare_events(events, allow_reserved=allow_reserved)
         self._check_ids(prepared)
+        limit = self.event_limit
         for i, event in enumerate(prepared):
             size = json_size(event.model_dump())
-            if size > self.payload_limit:
+            if size > limit:
                 where = "event" if len(prepared) == 1 else f"event[{i}]"
                 raise EventValidationError(
-                    f"{where} ({event.name!r}) is {size:,} bytes, over the payload limit of "
-                    f"{self.payload_limit:,} bytes; send a reference to large data instead"
+                    f"{where} ({event.name!r}) is {size:,} bytes, over the {limit:,} bytes an "
+                    f"event may have (the payload limit of {self.payload_limit:,} less room "
+                    "for the run's options); send a reference to large data instead"
                 )
         return prepared
 

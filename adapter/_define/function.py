@@ -15,7 +15,7 @@ from adapter._define.config import Backoff, FunctionConfig, Trigger, TriggerCron
 from adapter._define.first_step import first_step_id
 from adapter._define.serializer import UNSET, Serializer, encode
 from adapter._errors import ConfigError
-from adapter._execution.payloads import RUN_INPUT_RESERVE
+from adapter._execution.payloads import event_limit
 
 if TYPE_CHECKING:
     Logger: TypeAlias = logging.Logger | logging.LoggerAdapter[Any]
@@ -229,9 +229,7 @@ class Function(Generic[TOutput]):
                 "max_size": cfg.batch_events.max_size,
                 "timeout": _seconds(cfg.batch_events.timeout),
                 # the batch's events travel in one payload: its run's input (gate_state.py)
-                "max_bytes": max(
-                    self.client.payload_limit - RUN_INPUT_RESERVE, self.client.payload_limit // 2
-                ),
+                "max_bytes": event_limit(self.client.payload_limit),
             }
             if cfg.batch_events.if_exp is not None:  # only then: older gates' input holds
                 gate["batch"]["if"] = cfg.batch_events.if_exp

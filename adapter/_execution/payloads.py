@@ -12,9 +12,17 @@ from adapter._errors import PayloadTooLargeError, StepOutputError
 
 # Temporal's default per-payload limit (limit.blobSize.error): 2 MiB.
 DEFAULT_PAYLOAD_LIMIT = 2 * 1024 * 1024
-# What a run's input holds beside its events (options, ids) at most: a batch's events
-# get the payload limit less this (adapter/_workflows/gate_state.py).
+# What a run's input holds beside its events (options, ids) at most: an event, and a
+# batch's events, get the payload limit less this (adapter/_workflows/gate_state.py).
 RUN_INPUT_RESERVE = 64 * 1024
+
+
+def event_limit(payload_limit: int) -> int:
+    """The JSON bytes a run's events may have: its input carries them in one payload.
+
+    The payload limit less :data:`RUN_INPUT_RESERVE`; half of a limit too small for that.
+    """
+    return max(payload_limit - RUN_INPUT_RESERVE, payload_limit // 2)
 
 
 def to_json_value(value: Any, *, what: str) -> Any:

@@ -80,9 +80,9 @@ class EventAPI:
         # without apps (``adapter serve`` with no functions folder) a plain client does.
         self.apps = list(apps) or [Inngest(app_id=SENDER_APP_ID)]
         self.settings = settings
-        # An event must also fit the Temporal payload limit the apps enforce in send().
+        # An event must also fit in a run's input, as the apps enforce in send().
         self.max_event_bytes = min(
-            settings.max_event_bytes, *(app.payload_limit for app in self.apps)
+            settings.max_event_bytes, *(app.event_limit for app in self.apps)
         )
 
     # --- the endpoints ------------------------------------------------------------
