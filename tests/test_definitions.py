@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 from typing import Any
 
+import pydantic
 import pytest
 
 from adapter import (
@@ -180,3 +181,16 @@ def test_durations(text: Any, seconds: float) -> None:
 def test_bad_duration_names_the_forms() -> None:
     with pytest.raises(ValueError, match=r'write e\.g\. "30s"'):
         parse_duration("soon")
+
+
+def test_type_adapter_and_output_type_together_are_refused_at_definition() -> None:
+    app = Inngest(app_id="typed")
+    with pytest.raises(ConfigError, match="give output_type= or type_adapter=, not both"):
+        app.create_function(
+            fn_id="both",
+            event="t/both",
+            output_type=int,
+            type_adapter=pydantic.TypeAdapter(int),
+        )(lambda ctx: 1)
+    with pytest.raises(ConfigError, match="type_adapter= must be a pydantic TypeAdapter"):
+        app.create_function(fn_id="bad", event="t/bad", type_adapter=object())(lambda ctx: 1)

@@ -20,7 +20,7 @@ from adapter._define.event import Event, prepare_events
 from adapter._define.function import Function, Handler, build_config, check_handler
 from adapter._define.inngest_options import InngestPyOptions
 from adapter._define.middleware import UninitializedMiddleware
-from adapter._define.serializer import UNSET, Serializer
+from adapter._define.serializer import UNSET, Serializer, output_of
 from adapter._errors import ConfigError, DuplicateFunctionError, EventValidationError
 from adapter._execution.middleware import client_send
 from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, event_limit, json_size
@@ -203,13 +203,15 @@ class Inngest(InngestPyOptions):
         Options: ``name``, ``retries`` (0..20, default 4), ``backoff``,
         ``step_timeout``; triggers via ``trigger``/``triggers``/``cron``/``event``.
         Invalid config raises ConfigError naming the function and the field.
-        As in inngest-py, ``output_type=`` names the type of the handler's result
+        As in inngest-py, ``output_type=`` (or newer inngest-py's ``type_adapter=``, a
+        pydantic ``TypeAdapter``) names the type of the handler's result
         (``step.invoke`` of this function rebuilds it), and ``middleware=`` lists
         middleware for this function alone (``fn.middleware``; called after the
         client's).
         """
         on_failure = options.pop("on_failure", None) or options.pop("onFailure", None)
         output_type = options.pop("output_type", UNSET)
+        type_adapter = options.pop("type_adapter", UNSET)  # newer inngest-py's spelling
         middleware = list(options.pop("middleware", None) or [])
         if isinstance(config, Mapping):
             config = dict(config)
@@ -217,6 +219,9 @@ class Inngest(InngestPyOptions):
                 on_failure or config.pop("on_failure", None) or config.pop("onFailure", None)
             )
         fn_config = build_config(config, trigger, options)
+        output_type = output_of(
+            output_type, type_adapter, what=f"function {fn_config.id!r}", keyword="type_adapter"
+        )
         if handler is not None:
             return self._register(fn_config, handler, on_failure, output_type, middleware)
 

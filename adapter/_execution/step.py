@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from adapter._define.config import step_run_options
 from adapter._define.durations import DurationLike
 from adapter._define.event import Event, prepare_events
-from adapter._define.serializer import UNSET, decode, encode
+from adapter._define.serializer import UNSET, decode, encode, output_of
 from adapter._errors import StepOutputError, _Interrupt
 from adapter._execution.call import Execution, Planned
 from adapter._execution.invoke import (
@@ -126,6 +126,7 @@ class Step(_StepBase):
         output_type: object = UNSET,
         retries: int | None = None,
         timeout: DurationLike | None = None,
+        output_serializer: object = UNSET,
     ) -> Any:
         """Run ``handler(*handler_args)`` as a durable step and return its JSON result.
 
@@ -135,12 +136,14 @@ class Step(_StepBase):
         raised here, where the handler may catch it. With ``output_type=`` (a
         pydantic model, a dataclass, ``list[Model]``...) the result is recorded
         through the client's serializer and returned as that type, the first time
-        and on every replay.
+        and on every replay; ``output_serializer=`` (newer inngest-py: a pydantic
+        ``TypeAdapter`` or model class) does the same through that adapter.
 
         ``retries`` (0..20) and ``timeout`` (ms int, timedelta or "30s") replace the
         function's ``retries`` and ``step_timeout`` for this step alone: its activity's
         retry policy and start-to-close timeout.
         """
+        output_type = _output(step_id, output_type, output_serializer)
         opts = step_run_options(step_id, retries, timeout)
         found, value, sid = await self._new("run", step_id, opts)
         if not found:
@@ -271,11 +274,14 @@ class StepSync(_StepBase):
         output_type: object = UNSET,
         retries: int | None = None,
         timeout: DurationLike | None = None,
+        output_serializer: object = UNSET,
     ) -> Any:
         """Run ``handler(*handler_args)`` as a durable step and return its JSON result.
 
-        ``output_type=``, ``retries=`` and ``timeout=`` as in :meth:`Step.run`.
+        ``output_type=``, ``output_serializer=``, ``retries=`` and ``timeout=`` as in
+        :meth:`Step.run`.
         """
+        output_type = _output(step_id, output_type, output_serializer)
         opts = step_run_options(step_id, retries, timeout)
         value = self._new("run", step_id, opts, (handler, handler_args), self._encoder(output_type))
         return self._decode_run(step_id, value, output_type)
@@ -438,3 +444,10 @@ class GroupSync:
         if not all(ok for ok, _ in results):
             raise _Interrupt()
         return tuple(value for _, value in results)
+
+
+def _output(step_id: str, output_type: object, output_serializer: object) -> object:
+    """A step's output type: ``output_type=`` or ``output_serializer=``."""
+    return output_of(
+        output_type, output_serializer, what=f"step '{step_id}'", keyword="output_serializer"
+    )
