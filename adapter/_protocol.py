@@ -50,6 +50,10 @@ from adapter._protocol_ids import (  # noqa: F401
 )
 
 MAX_WORKFLOW_ID_BYTES = 1000  # Temporal's limit.maxIDLength
+DEFAULT_PAYLOAD_LIMIT = 2 * 1024 * 1024  # Temporal's default per payload (limit.blobSize.error)
+# What a run's input holds beside its events (options, ids) at most: an event, and a
+# batch's events, get the payload limit less this (adapter/_workflows/gate_state.py).
+RUN_INPUT_RESERVE = 64 * 1024
 
 SHARED_TASK_QUEUE = "adapter"
 """The namespace-wide task queue every worker polls, whatever its app: the registry,

@@ -86,7 +86,12 @@ def test_the_condition_is_checked_at_definition_and_reaches_the_gate() -> None:
 
     gate = collect.gate_options()
     assert gate is not None
-    assert gate["batch"] == {"max_size": 10, "timeout": 5.0, "if": FREE}
+    assert gate["batch"] == {
+        "max_size": 10,
+        "timeout": 5.0,
+        "max_bytes": app.event_limit,  # a run's input carries the batch (gate_state.py)
+        "if": FREE,
+    }
     gate = ts_style.gate_options()
     assert gate is not None
     assert gate["batch"]["if"] == FREE

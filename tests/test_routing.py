@@ -40,11 +40,13 @@ from tests.helpers import (
 )
 
 SENDER = """
-import asyncio, json, sys
+import asyncio, json, os, sys
 from functions.client import inngest  # the client only: no function is imported
 
 ids = asyncio.run(inngest.send(json.loads(sys.argv[1])))
 print(json.dumps(ids))
+sys.stdout.flush()
+os._exit(0)  # README, "Sending events": temporalio can abort while the interpreter finalizes
 """
 
 

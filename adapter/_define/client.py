@@ -23,8 +23,9 @@ from adapter._define.middleware import UninitializedMiddleware
 from adapter._define.serializer import UNSET, Serializer, output_of
 from adapter._errors import ConfigError, DuplicateFunctionError, EventValidationError
 from adapter._execution.middleware import client_send
-from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, event_limit, json_size
+from adapter._execution.payloads import event_limit, json_size
 from adapter._protocol import (
+    DEFAULT_PAYLOAD_LIMIT,
     MAX_WORKFLOW_ID_BYTES,
     EventOutcome,
     LifecycleEvent,
@@ -379,10 +380,7 @@ class Inngest(InngestPyOptions):
 
     @property
     def event_limit(self) -> int:
-        """The largest event (JSON bytes) ``send`` accepts: a run's input carries it.
-
-        The payload limit less 64 KiB for the run's options (half of a smaller limit).
-        """
+        """The largest event (JSON bytes) ``send`` accepts: the payload limit less 64 KiB."""
         return event_limit(self.payload_limit)
 
     def _prepare(self, events: EventInput, *, allow_reserved: bool = False) -> list[Event]:

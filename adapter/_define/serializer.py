@@ -103,6 +103,13 @@ def output_of(output_type: object, adapter: object, *, what: str, keyword: str) 
         ) from None
 
 
+def step_output_type(step_id: str, output_type: object, output_serializer: object) -> object:
+    """A step's output type: ``output_type=`` or ``output_serializer=``."""
+    return output_of(
+        output_type, output_serializer, what=f"step '{step_id}'", keyword="output_serializer"
+    )
+
+
 def encode(value: Any, output_type: object, serializer: Serializer | None) -> Any:
     """``value`` as JSON data for recording; unchanged when no ``output_type`` is given."""
     if output_type is UNSET:

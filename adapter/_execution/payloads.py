@@ -9,12 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from adapter._errors import PayloadTooLargeError, StepOutputError
-
-# Temporal's default per-payload limit (limit.blobSize.error): 2 MiB.
-DEFAULT_PAYLOAD_LIMIT = 2 * 1024 * 1024
-# What a run's input holds beside its events (options, ids) at most: an event, and a
-# batch's events, get the payload limit less this (adapter/_workflows/gate_state.py).
-RUN_INPUT_RESERVE = 64 * 1024
+from adapter._protocol import RUN_INPUT_RESERVE
 
 
 def event_limit(payload_limit: int) -> int:

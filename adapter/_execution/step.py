@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from adapter._define.config import step_run_options
 from adapter._define.durations import DurationLike
 from adapter._define.event import Event, prepare_events
-from adapter._define.serializer import UNSET, decode, encode, output_of
+from adapter._define.serializer import UNSET, decode, encode, step_output_type
 from adapter._errors import StepOutputError, _Interrupt
 from adapter._execution.call import Execution, Planned
 from adapter._execution.invoke import (
@@ -143,7 +143,7 @@ class Step(_StepBase):
         function's ``retries`` and ``step_timeout`` for this step alone: its activity's
         retry policy and start-to-close timeout.
         """
-        output_type = _output(step_id, output_type, output_serializer)
+        output_type = step_output_type(step_id, output_type, output_serializer)
         opts = step_run_options(step_id, retries, timeout)
         found, value, sid = await self._new("run", step_id, opts)
         if not found:
@@ -281,7 +281,7 @@ class StepSync(_StepBase):
         ``output_type=``, ``output_serializer=``, ``retries=`` and ``timeout=`` as in
         :meth:`Step.run`.
         """
-        output_type = _output(step_id, output_type, output_serializer)
+        output_type = step_output_type(step_id, output_type, output_serializer)
         opts = step_run_options(step_id, retries, timeout)
         value = self._new("run", step_id, opts, (handler, handler_args), self._encoder(output_type))
         return self._decode_run(step_id, value, output_type)
@@ -444,10 +444,3 @@ class GroupSync:
         if not all(ok for ok, _ in results):
             raise _Interrupt()
         return tuple(value for _, value in results)
-
-
-def _output(step_id: str, output_type: object, output_serializer: object) -> object:
-    """A step's output type: ``output_type=`` or ``output_serializer=``."""
-    return output_of(
-        output_type, output_serializer, what=f"step '{step_id}'", keyword="output_serializer"
-    )

@@ -19,9 +19,10 @@ from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from adapter._execution.payloads import DEFAULT_PAYLOAD_LIMIT, RUN_INPUT_RESERVE, json_size
 from adapter._protocol import (
+    DEFAULT_PAYLOAD_LIMIT,
     HUB_SHARDS,
+    RUN_INPUT_RESERVE,
     CancelQueued,
     GateInput,
     Query,
@@ -45,6 +46,7 @@ from adapter._workflows.gate_queue import (
     remove_event,
 )
 from adapter._workflows.gate_state import Admission, GateState
+from adapter._workflows.hub_events import json_size
 
 CONTINUE_AFTER = 1_000  # signals handled before continue-as-new
 HISTORY_BOUND = "gate-continue-when-suggested"  # also when Temporal suggests it (history size)

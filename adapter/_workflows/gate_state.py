@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from adapter._define.expressions import matches
-from adapter._execution.payloads import json_size
+from adapter._workflows.hub_events import json_size
 from adapter._workflows.priority import queue_score, run_priority
 
 SEEN_IDS = 1_000  # recent event ids kept, so a retried send counts once
