@@ -20,9 +20,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 from adapter._protocol import (
-    DEFAULT_PAYLOAD_LIMIT,
     HUB_SHARDS,
-    RUN_INPUT_RESERVE,
     CancelQueued,
     GateInput,
     Query,
@@ -46,12 +44,11 @@ from adapter._workflows.gate_queue import (
     remove_event,
 )
 from adapter._workflows.gate_state import Admission, GateState
-from adapter._workflows.hub_events import json_size
+from adapter._workflows.limits import CARRY_BYTES, fits_in_carry
 
 CONTINUE_AFTER = 1_000  # signals handled before continue-as-new
 HISTORY_BOUND = "gate-continue-when-suggested"  # also when Temporal suggests it (history size)
 CARRY_BOUND = "gate-carry-within-payload"  # not with more state than one payload holds
-CARRY_BYTES = DEFAULT_PAYLOAD_LIMIT - RUN_INPUT_RESERVE  # the carried state, at most
 QUEUED_CANCEL = "gate-queued-cancel"  # held events subscribe their cancel rules at the hubs
 PRIORITY_SHIFT = "gate-priority-time-shift"  # throttle queue order: queued time - priority
 
@@ -231,7 +228,7 @@ def _fits(carried: dict[str, Any]) -> bool:
     A throttle's backlog of large events can exceed it; its runs start as the throttle
     allows, and each takes its events out of the state.
     """
-    return json_size(carried) <= CARRY_BYTES or not workflow.patched(CARRY_BOUND)
+    return fits_in_carry(carried) or not workflow.patched(CARRY_BOUND)
 
 
 def _held_events(state: GateState) -> dict[str, dict[str, Any]]:

@@ -26,6 +26,8 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from adapter._protocol import DEFAULT_PAYLOAD_LIMIT, RUN_INPUT_RESERVE
+from adapter._workflows.hub_events import json_size
 from adapter._workflows.lanes import is_race
 
 STEP_LIMIT = "run-history-limit"  # workflow.patched: only a run at the limit takes it
@@ -38,6 +40,19 @@ RESERVE_BYTES = 8 * 1024 * 1024  # a few steps' largest results (2 MiB each) and
 STEP_BYTES = 2 * 1024 * 1024 + 4096  # a step at worst: a result at the payload limit, its events
 MAX_IN_FLIGHT = 1_000  # steps started in one turn: Temporal's pending limit is 2,000
 MAX_SEQUENTIAL_STEPS = (HISTORY_EVENTS_LIMIT - RESERVE_EVENTS) // EVENTS_PER_STEP  # 8,466
+# The state a gate or semaphore carries across continue-as-new is the next run's input:
+# one payload, with room for the rest of that input.
+CARRY_BYTES = DEFAULT_PAYLOAD_LIMIT - RUN_INPUT_RESERVE
+
+
+def fits_in_carry(state: Any) -> bool:
+    """Whether ``state`` fits in the input of a continue-as-new (:data:`CARRY_BYTES`).
+
+    A gate or semaphore whose state does not fit goes on in the same run (its history
+    grows) until enough of what it holds has left: a continue-as-new over the payload
+    limit would fail its workflow task for ever.
+    """
+    return json_size(state) <= CARRY_BYTES
 
 
 def check_room(function_id: str, plan: list[dict[str, Any]] | None, steps: int) -> None:

@@ -30,9 +30,11 @@ from adapter._protocol import (
     WorkflowName,
 )
 from adapter._workflows.clock import now_ms
+from adapter._workflows.limits import CARRY_BYTES, fits_in_carry
 from adapter._workflows.semaphore_state import HolderVerdict, SemaphoreState
 
 CONTINUE_AFTER = 1_000  # signals (and sweeps) handled before continue-as-new
+CARRY_BOUND = "semaphore-carry-within-payload"  # not with more state than one payload holds
 PATCH = "semaphore-sweep-priority-shift"
 CHECK_TIMEOUT = timedelta(seconds=5)  # the check activity gives up on its own after 3 s
 
@@ -98,7 +100,7 @@ class Semaphore:
 
     async def _run(self, carried: dict[str, Any]) -> None:
         state = self._state = SemaphoreState.from_dict(carried)
-        handled = 0
+        handled, warned = 0, False
         while True:
             now = now_ms()
             again: list[str] = []
@@ -119,7 +121,17 @@ class Semaphore:
             if not self._inbox and (
                 handled >= CONTINUE_AFTER or workflow.info().is_continue_as_new_suggested()
             ):
-                workflow.continue_as_new(state.to_dict())
+                carried = state.to_dict()
+                if fits_in_carry(carried) or not workflow.patched(CARRY_BOUND):
+                    workflow.continue_as_new(carried)
+                if not warned:
+                    warned = True
+                    workflow.logger.warning(
+                        "semaphore %s has more waiting steps than continue-as-new carries "
+                        "(%s bytes); it goes on and continues as new once they have started",
+                        workflow.info().workflow_id,
+                        CARRY_BYTES,
+                    )
             if state.sweep_due(now):
                 handled += 1
                 await self._sweep(state)

@@ -62,6 +62,11 @@ class SemaphoreState:
     swept_ms: int = 0
     cursor: int = 0  # where the next sweep starts when more than MAX_CHECKS runs hold
 
+    def __post_init__(self) -> None:
+        # The waiting requests by token (not carried): a signal costs O(log n), not a scan
+        # of thousands of waiting steps.
+        self._waiting_at: dict[str, dict[str, Any]] = {w["token"]: w for w in self.waiting}
+
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> SemaphoreState:
         """Restore a carried state (also one carried by the semaphore before sweeps)."""
@@ -97,20 +102,23 @@ class SemaphoreState:
             self.owners[token] = owner
             self.holders[token] = now + int(float(request["lease_s"]) * 1000)
             return True
-        for queued in self.waiting:
-            if queued["token"] == token:  # asked again (a reset, a retried signal)
-                queued["run_id"] = owner[1]
-                return False
+        queued = self._waiting_at.get(token)
+        if queued is not None:  # asked again (a reset, a retried signal)
+            queued["run_id"] = owner[1]
+            return False
         self.seq += 1
         entry: dict[str, Any] = {**request, "seq": self.seq, "queued_ms": now}
         bisect.insort(self.waiting, entry, key=_score)
+        self._waiting_at[token] = entry
         return False
 
     def release(self, token: str) -> None:
         """A step finished, or its run gave up waiting: free the slot or leave the queue."""
         self.holders.pop(token, None)
         self.owners.pop(token, None)
-        self.waiting = [w for w in self.waiting if w["token"] != token]
+        queued = self._waiting_at.pop(token, None)
+        if queued is not None:
+            self.waiting.remove(queued)
 
     # --- granting ---------------------------------------------------------------------
     def grant(self, now: int) -> list[str]:
@@ -119,6 +127,7 @@ class SemaphoreState:
         while self.waiting and len(self.holders) < self.limit:
             request = self.waiting.pop(0)
             token = request["token"]
+            self._waiting_at.pop(token, None)
             self.holders[token] = now + int(float(request["lease_s"]) * 1000)
             self.owners[token] = [str(request["run"]), str(request.get("run_id", ""))]
             granted.append(token)
