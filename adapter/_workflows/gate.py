@@ -44,7 +44,7 @@ from adapter._workflows.gate_queue import (
     remove_event,
 )
 from adapter._workflows.gate_state import Admission, GateState
-from adapter._workflows.limits import CARRY_BYTES, fits_in_carry
+from adapter._workflows.limits import continue_as_new_if_it_fits
 
 CONTINUE_AFTER = 1_000  # signals handled before continue-as-new
 HISTORY_BOUND = "gate-continue-when-suggested"  # also when Temporal suggests it (history size)
@@ -149,16 +149,8 @@ class Gate:
                 return
             if _history_full(handled) and not self._inbox and not self._cancels:
                 carried = {**inp, "state": state.to_dict(), "queued": queued.to_dict()}
-                if _fits(carried):
-                    workflow.continue_as_new(carried)
-                elif not warned:
-                    warned = True
-                    workflow.logger.warning(
-                        "gate %s holds more events than continue-as-new carries (%s bytes); "
-                        "it goes on and continues as new once its runs have taken them",
-                        workflow.info().workflow_id,
-                        CARRY_BYTES,
-                    )
+                # a throttle backlog over one payload waits for its runs to take it
+                warned = continue_as_new_if_it_fits(carried, CARRY_BOUND, warned=warned)
             if state.idle:
                 due = keep_until if due is None else min(due, keep_until)
             timeout = None if due is None else max((due - now) / 1000, 0.001)
@@ -220,15 +212,6 @@ def _history_full(handled: int) -> bool:
     if handled >= CONTINUE_AFTER:
         return True
     return workflow.info().is_continue_as_new_suggested() and workflow.patched(HISTORY_BOUND)
-
-
-def _fits(carried: dict[str, Any]) -> bool:
-    """Whether the state to carry fits in one payload (else the gate goes on for now).
-
-    A throttle's backlog of large events can exceed it; its runs start as the throttle
-    allows, and each takes its events out of the state.
-    """
-    return fits_in_carry(carried) or not workflow.patched(CARRY_BOUND)
 
 
 def _held_events(state: GateState) -> dict[str, dict[str, Any]]:

@@ -55,6 +55,24 @@ def fits_in_carry(state: Any) -> bool:
     return json_size(state) <= CARRY_BYTES
 
 
+def continue_as_new_if_it_fits(carried: Any, patch: str, *, warned: bool) -> bool:
+    """Continue as new with ``carried`` when it fits (or the history predates ``patch``).
+
+    Otherwise the workflow goes on in this run; the first time, a warning says why.
+    Returns whether that warning has been given.
+    """
+    if fits_in_carry(carried) or not workflow.patched(patch):
+        workflow.continue_as_new(carried)
+    if not warned:
+        workflow.logger.warning(
+            "%s holds more than continue-as-new carries (%s bytes): it goes on in this run "
+            "and continues as new once enough of it has left",
+            workflow.info().workflow_id,
+            CARRY_BYTES,
+        )
+    return True
+
+
 def check_room(function_id: str, plan: list[dict[str, Any]] | None, steps: int) -> None:
     """Fail the run with ``HistoryLimitError`` if its next steps would not fit in history."""
     info = workflow.info()

@@ -30,7 +30,7 @@ from adapter._protocol import (
     WorkflowName,
 )
 from adapter._workflows.clock import now_ms
-from adapter._workflows.limits import CARRY_BYTES, fits_in_carry
+from adapter._workflows.limits import continue_as_new_if_it_fits
 from adapter._workflows.semaphore_state import HolderVerdict, SemaphoreState
 
 CONTINUE_AFTER = 1_000  # signals (and sweeps) handled before continue-as-new
@@ -121,17 +121,8 @@ class Semaphore:
             if not self._inbox and (
                 handled >= CONTINUE_AFTER or workflow.info().is_continue_as_new_suggested()
             ):
-                carried = state.to_dict()
-                if fits_in_carry(carried) or not workflow.patched(CARRY_BOUND):
-                    workflow.continue_as_new(carried)
-                if not warned:
-                    warned = True
-                    workflow.logger.warning(
-                        "semaphore %s has more waiting steps than continue-as-new carries "
-                        "(%s bytes); it goes on and continues as new once they have started",
-                        workflow.info().workflow_id,
-                        CARRY_BYTES,
-                    )
+                # more waiting steps than one payload holds: they start first
+                warned = continue_as_new_if_it_fits(state.to_dict(), CARRY_BOUND, warned=warned)
             if state.sweep_due(now):
                 handled += 1
                 await self._sweep(state)
