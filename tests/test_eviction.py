@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import sys
+import types
 import uuid
 import warnings
 from collections.abc import AsyncIterator
@@ -36,6 +37,7 @@ from adapter import Context
 from adapter._execution.state import RUN_STATES
 from adapter._protocol import Query
 from adapter._workflows.closing import closing, suppress_unless_closed
+from adapter._workflows.slots import ConcurrencySlots
 from tests.helpers import (
     eventually,
     history_events,
@@ -235,3 +237,49 @@ def test_suppress_unless_closed_swallows_any_error_but_not_a_close() -> None:
     closed.send(None)
     closed.close()
     assert after == ["went on"]
+
+
+@pytest.mark.unit
+def test_a_step_parked_in_its_slot_hold_closes_cleanly_whatever_the_collection_order() -> None:
+    """The collector may finalize what a dropped coroutine references before the coroutine.
+
+    An ``asynccontextmanager`` hold is an async generator of its own: finalized first, the
+    coroutine's close then fails with "generator didn't stop after athrow()" (CI saw it).
+    """
+    slots = ConcurrencySlots(
+        app_id="app",
+        function_id="fn",
+        task_queue="q",
+        rules=[],
+        lease_s=60,
+        permits=set(),
+        claimed=set(),
+    )
+
+    async def step() -> None:
+        async with slots.hold("s", event={}, memo_len=0, priority=0, start_timeout=None):
+            await _Pause()
+
+    parked = step()
+    parked.send(None)
+    for referent in _reachable(parked):
+        if isinstance(referent, types.AsyncGeneratorType):
+            with pytest.raises(StopIteration):
+                referent.aclose().send(None)
+    parked.close()
+
+
+_NOT_OWNED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType)
+
+
+def _reachable(root: object) -> list[object]:
+    """Objects the collector could finalize before ``root``: everything it references."""
+    seen: dict[int, object] = {}
+    todo = [root]
+    while todo:
+        item = todo.pop()
+        for ref in gc.get_referents(item):
+            if id(ref) not in seen and not isinstance(ref, _NOT_OWNED):
+                seen[id(ref)] = ref
+                todo.append(ref)
+    return list(seen.values())

@@ -8,7 +8,6 @@ the tokens it holds or waits for, which a semaphore asks a run that was reset.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 from temporalio import workflow
@@ -66,8 +65,7 @@ class ConcurrencySlots:
         scope = "app" if rule.get("scope") == "app" else self._function_id
         return semaphore_id(self._app_id, scope, key), self._task_queue
 
-    @contextlib.asynccontextmanager
-    async def hold(
+    def hold(
         self,
         step_id: str,
         *,
@@ -75,54 +73,89 @@ class ConcurrencySlots:
         memo_len: int,
         priority: int,
         start_timeout: float | None,
-    ) -> AsyncIterator[None]:
-        """Hold one slot of every rule while the block runs (a step's activity)."""
+    ) -> SlotHold:
+        """Hold one slot of every rule while the ``async with`` block runs (a step's activity)."""
+        return SlotHold(self, step_id, event, memo_len, priority, start_timeout)
+
+    async def _acquire(self, hold: SlotHold) -> None:
         if not self._rules:
-            yield
             return
         info = workflow.info()
         run = info.workflow_id
         since_ms = int(info.workflow_start_time.timestamp() * 1000)
-        held: list[tuple[str, str]] = []
-        asked: list[str] = []
-        try:
-            for i, rule in enumerate(self._rules):
-                semaphore, queue = self._semaphore(rule, event)
-                token = f"{run}|{step_id}|{i}|{memo_len}"
-                request: AcquireRequest = {
-                    "token": token,
-                    "run": run,
-                    "limit": rule["limit"],
-                    "priority": priority,
-                    "lease_s": self._lease_s,
-                    "run_id": info.run_id,
-                    "since_ms": since_ms,
-                }
-                self.claimed.add(token)
-                asked.append(token)
-                await signal_with_start(
-                    queue, WorkflowName.SEMAPHORE, semaphore, Signal.ACQUIRE, request
+        for i, rule in enumerate(self._rules):
+            semaphore, queue = self._semaphore(rule, hold.event)
+            token = f"{run}|{hold.step_id}|{i}|{hold.memo_len}"
+            request: AcquireRequest = {
+                "token": token,
+                "run": run,
+                "limit": rule["limit"],
+                "priority": hold.priority,
+                "lease_s": self._lease_s,
+                "run_id": info.run_id,
+                "since_ms": since_ms,
+            }
+            self.claimed.add(token)
+            hold.asked.append(token)
+            await signal_with_start(
+                queue, WorkflowName.SEMAPHORE, semaphore, Signal.ACQUIRE, request
+            )
+            hold.held.append((semaphore, token))
+            start_timeout = hold.start_timeout
+            try:
+                await workflow.wait_condition(
+                    lambda t=token: t in self.permits,  # type: ignore[misc]
+                    timeout=start_timeout,
+                    timeout_summary="start timeout" if start_timeout else None,
                 )
-                held.append((semaphore, token))
-                try:
-                    await workflow.wait_condition(
-                        lambda t=token: t in self.permits,  # type: ignore[misc]
-                        timeout=start_timeout,
-                        timeout_summary="start timeout" if start_timeout else None,
-                    )
-                except TimeoutError:
-                    raise FunctionTimeout(
-                        f"the run did not start within {start_timeout:g}s (timeouts.start)"
-                    ) from None
-            yield
-        finally:
-            self.claimed.difference_update(asked)
-            dropped = closing()  # the run's coroutines are being closed: signal nothing
-            for semaphore, token in held:
-                self.permits.discard(token)
-                if dropped:
-                    continue
-                with contextlib.suppress(Exception):
-                    await workflow.get_external_workflow_handle(semaphore).signal(
-                        Signal.RELEASE, token
-                    )
+            except TimeoutError:
+                raise FunctionTimeout(
+                    f"the run did not start within {start_timeout:g}s (timeouts.start)"
+                ) from None
+
+    async def _release(self, hold: SlotHold) -> None:
+        self.claimed.difference_update(hold.asked)
+        dropped = closing()  # the run's coroutines are being closed: signal nothing
+        for semaphore, token in hold.held:
+            self.permits.discard(token)
+            if dropped:
+                continue
+            with contextlib.suppress(Exception):
+                await workflow.get_external_workflow_handle(semaphore).signal(Signal.RELEASE, token)
+
+
+class SlotHold:
+    """One step's slots, asked for on entering the block and released on leaving it.
+
+    A plain class rather than an ``asynccontextmanager``: that would be an async generator
+    of its own, which the collector may finalize before the coroutine of a dropped run, so
+    the coroutine's close would then fail ("generator didn't stop after athrow()").
+    """
+
+    def __init__(
+        self,
+        slots: ConcurrencySlots,
+        step_id: str,
+        event: dict[str, Any],
+        memo_len: int,
+        priority: int,
+        start_timeout: float | None,
+    ) -> None:
+        self._slots = slots
+        self.step_id = step_id
+        self.event = event
+        self.memo_len = memo_len
+        self.priority = priority
+        self.start_timeout = start_timeout
+        self.asked: list[str] = []
+        self.held: list[tuple[str, str]] = []
+
+    async def __aenter__(self) -> None:
+        try:
+            await self._slots._acquire(self)
+        except BaseException:
+            await self._slots._release(self)
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._slots._release(self)
