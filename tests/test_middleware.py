@@ -379,3 +379,26 @@ def test_hooks_have_inngest_pys_names_and_parameters(cls: str) -> None:
     assert list(inspect.signature(ours.__init__).parameters) == ["self", "client", "raw_request"]
     fields = [f.name for f in dataclasses.fields(official.TransformOutputResult)]
     assert [f.name for f in dataclasses.fields(inngest.TransformOutputResult)] == fields
+
+
+async def test_a_function_without_middleware_runs_plainly_beside_one_with() -> None:
+    """Middleware on one function is that function's: the app's other functions run without."""
+    log: list[str] = []
+    app = inngest.Inngest(app_id="mw-one-fn")
+
+    @app.create_function(
+        fn_id="with", trigger=inngest.TriggerEvent(event="w"), middleware=[recorder(log, "f")]
+    )
+    async def with_mw(ctx: inngest.Context) -> str:
+        return str(await ctx.step.run("a", lambda: "x"))
+
+    @app.create_function(fn_id="without", trigger=inngest.TriggerEvent(event="w"))
+    async def without(ctx: inngest.Context) -> str:
+        return str(await ctx.step.run("a", lambda: "y"))
+
+    plain = await run(without, event={"name": "w"})
+    assert (plain.status, plain.output, plain.error) == ("completed", "y", None)
+    assert log == []
+    hooked = await run(with_mw, event={"name": "w"})
+    assert (hooked.status, hooked.output) == ("completed", "x")
+    assert "f.transform_input" in log

@@ -102,7 +102,7 @@ async def execute(
     :func:`adapter._execution.middleware_call.with_middleware`, which calls this once per
     pass with that pass's ``middleware``.
     """
-    if middleware is None and uses_middleware(app):
+    if middleware is None and uses_middleware(app, info.function_id):
         return await with_middleware(
             execute,
             handler,

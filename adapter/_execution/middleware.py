@@ -113,11 +113,20 @@ def _function_middleware(app: App, function: Function | None) -> list[Any]:
     return []
 
 
-def uses_middleware(app: App | None) -> bool:
-    """Whether the app or any of its functions has middleware."""
+def _factories(app: App | None, function_id: str) -> list[Any]:
+    """The middleware of one function's calls: the client's, then the function's."""
     if app is None:
-        return False
-    return bool(getattr(app, "middleware", None)) or any(f.middleware for f in app.functions)
+        return []
+    try:
+        function: Function | None = app.function(function_id)
+    except KeyError:
+        function = None
+    return [*getattr(app, "middleware", []), *_function_middleware(app, function)]
+
+
+def uses_middleware(app: App | None, function_id: str) -> bool:
+    """Whether calls of this function go through middleware (the client's or its own)."""
+    return bool(_factories(app, function_id))
 
 
 class RunMiddleware:
@@ -132,14 +141,7 @@ class RunMiddleware:
     @classmethod
     def for_call(cls, app: App | None, function_id: str) -> RunMiddleware | None:
         """The client's then the function's middleware, instantiated; None without any."""
-        if not uses_middleware(app):
-            return None
-        assert app is not None
-        try:
-            function: Function | None = app.function(function_id)
-        except KeyError:
-            function = None
-        factories = [*getattr(app, "middleware", []), *_function_middleware(app, function)]
+        factories = _factories(app, function_id)
         if not factories:
             return None
         raw = _raw_request()
