@@ -16,10 +16,28 @@ from temporalio.testing import WorkflowEnvironment
 pytest.register_assert_rewrite("tests.inngest_cases")
 
 from tests.helpers import make_app, running  # noqa: E402
-from tests.inngest_cases import big, flow, logs, more, parallel, steps, typed  # noqa: E402
+from tests.inngest_cases import (  # noqa: E402
+    big,
+    flow,
+    logs,
+    middleware,
+    more,
+    parallel,
+    steps,
+    typed,
+)
 from tests.inngest_cases.base import CASES, Check, Env  # noqa: E402
 
-MODULES = (big, flow, logs, more, parallel, steps, typed)  # each registers its cases on import
+MODULES = (
+    big,
+    flow,
+    logs,
+    middleware,
+    more,
+    parallel,
+    steps,
+    typed,
+)  # each registers its cases on import
 NAMES = list(CASES.cases)
 
 

@@ -17,10 +17,10 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from adapter import Inngest, ParallelMode, StepError, Worker, WorkerSettings
+from adapter import Inngest, MiddlewareSync, ParallelMode, StepError, Worker, WorkerSettings
 from tests.helpers import eventually, make_app
 
-SHAPES: dict[tuple[str, bool], Any] = {}
+SHAPES: dict[tuple[Any, ...], Any] = {}
 PATHS = pytest.mark.parametrize("replay", [False, True], ids=["suspended", "replay"])
 
 
@@ -261,3 +261,143 @@ async def test_a_handler_parked_at_every_step_keeps_one_done_callback() -> None:
     cache.park(parked)
     assert len(parked.task._callbacks or ()) == 1
     cache.clear()
+
+
+INNGEST_PY_REQUESTS = [
+    # one handler call per step, as inngest-py's one request per step
+    *["ti", "be", "body:a", "ae", "to:a", "br"],
+    *["ti", "be", "ae", "to:Sleep", "br"],  # a sleep ends the request that meets it
+    *["ti", "be", "body:b", "ae", "to:b", "br"],
+    *["ti", "be", "ae", "to:fn", "br"],
+]
+
+
+@PATHS
+@pytest.mark.parametrize("sync", [False, True], ids=["async", "sync"])
+async def test_middleware_sees_inngest_pys_calls_on_the_suspended_path(
+    client: Client, replay: bool, sync: bool
+) -> None:
+    """A call parked at its next ``step.run`` runs that body when resumed: one call per step.
+
+    Forced replay gives the same run, history and bodies, with a lookahead call per step.
+    """
+    app = make_app(client)
+    log: list[str] = []
+
+    class Hooks(MiddlewareSync):
+        def transform_input(self, ctx: Any, function: Any, steps: Any) -> None:
+            log.append("ti")
+
+        def before_execution(self) -> None:
+            log.append("be")
+
+        def after_execution(self) -> None:
+            log.append("ae")
+
+        def transform_output(self, result: Any) -> None:
+            op = getattr(getattr(result.step, "op", None), "value", None)
+            log.append(f"to:{op if op in ('Sleep', 'StepPlanned') else (result.step or _Fn).id}")
+
+        def before_response(self) -> None:
+            log.append("br")
+
+    class _Fn:
+        id = "fn"
+
+    def body(name: str) -> str:
+        log.append(f"body:{name}")
+        return name
+
+    if sync:
+
+        @app.create_function(id="hooked", event="t/hooked", retries=0, middleware=[Hooks])
+        def hooked_sync(ctx: Any) -> str:
+            a = ctx.step.run("a", body, "a")
+            ctx.step.sleep("nap", "1s")
+            return str(a + ctx.step.run("b", body, "b"))
+
+    else:
+
+        @app.create_function(id="hooked", event="t/hooked", retries=0, middleware=[Hooks])
+        async def hooked(ctx: Any) -> str:
+            a = await ctx.step.run("a", body, "a")
+            await ctx.step.sleep("nap", "1s")
+            return str(a + await ctx.step.run("b", body, "b"))
+
+    result, shape, worker = await _run(client, app, "hooked", replay=replay)
+    assert result == "ab"
+    assert [e for e in log if e.startswith("body:")] == ["body:a", "body:b"]
+    assert shape[0] == ["a", "b"]
+    if replay:
+        assert worker.suspended.resumed == 0
+        assert log.count("ti") > 4  # a lookahead call per step
+    else:
+        assert worker.suspended.resumed == 1
+        assert log == INNGEST_PY_REQUESTS
+    SHAPES[("hooked", sync, replay)] = shape
+    other = SHAPES.get(("hooked", sync, not replay))
+    if other is not None:
+        assert shape == other
+
+
+@pytest.mark.parametrize("sync", [False, True], ids=["async", "sync"])
+async def test_a_parked_call_with_middleware_that_is_stopped_still_ends_its_hooks(
+    sync: bool,
+) -> None:
+    """A parked call stopped instead of resumed (another worker ran its step) still ends.
+
+    As a call that met its next step: after_execution, transform_output (the planned
+    step), before_response.
+    """
+    from adapter import Event
+    from adapter._execution.call import RunInfo
+    from adapter._execution.executor import execute
+    from adapter._execution.suspended import Parked
+
+    log: list[str] = []
+
+    class Hooks(MiddlewareSync):
+        def transform_input(self, ctx: Any, function: Any, steps: Any) -> None:
+            log.append("ti")
+
+        def before_execution(self) -> None:
+            log.append("be")
+
+        def after_execution(self) -> None:
+            log.append("ae")
+
+        def transform_output(self, result: Any) -> None:
+            log.append(f"to:{result.step.op.value}:{result.step.id}")
+
+        def before_response(self) -> None:
+            log.append("br")
+
+    app = Inngest(app_id="stopped-hooks")
+
+    async def handler(ctx: Any) -> Any:
+        return await ctx.step.run("a", lambda: "a")
+
+    def handler_sync(ctx: Any) -> Any:
+        return ctx.step.run("a", lambda: "a")
+
+    fn = app.create_function(id="f", event="t/f", middleware=[Hooks])(
+        handler_sync if sync else handler
+    )
+    kept: list[Any] = []
+    info = RunInfo("f", "run", 0, [Event(name="t/f")], None)
+    outcome = await execute(
+        fn.handler,
+        info,
+        {},
+        target=None,
+        payload_limit=1 << 20,
+        app=app,
+        suspend=lambda *parked: kept.append(parked),
+    )
+    assert [p.id for p in outcome.plan] == ["a"]
+    assert log == ["ti", "be"]  # parked at "a": the call goes on in a.'s activity
+    task, ex, step, handoff = kept[0]
+    ending = Parked("wf", "run", 0, None, step, task, ex, handoff).stop()
+    assert ending is not None
+    await ending
+    assert log == ["ti", "be", "ae", "to:StepPlanned:a", "br"]

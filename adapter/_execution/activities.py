@@ -257,8 +257,12 @@ class FunctionActivities:
             return None
         target = inp.get("target")
         how = parked.fits(run.workflow_id, memo, target) if attempt == 0 else None
+        if how and parked.ex.middleware is not None:
+            how = None  # a recorded result reaches a call with middleware through transform_input
         if how is None:  # another memo, a retry: the handler is called again instead
-            cache.discard(parked)
+            ending = cache.discard(parked)
+            if ending is not None:
+                await ending  # its hooks end before the new call's begin
             return None
         cache.resumed += 1
         return await resume(

@@ -16,7 +16,7 @@ import inspect
 import json
 import time
 import traceback
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -79,6 +79,7 @@ class Outcome:
     result: Any = None
     lookahead_failed: bool = False
     returned: Any = None
+    beside: bool = False  # the executed step ran beside others (a parallel group): never reported
     # The report's values whose JSON size is known (payloads.json_size): never reported.
     measured: list[Measured] = field(default_factory=list)
 
@@ -193,6 +194,10 @@ class Execution:
         self.attempt = 0  # the activity's attempt, 0-based (ctx.attempt)
         # A sync handler's thread waits here at its one new step (adapter/_execution/suspended.py).
         self.park_sync: Callable[[], dict[str, Any] | None] | None = None
+        # With middleware, a parked call's lookahead once it is resumed (middleware_call.py).
+        self.again: Any = None
+        # ... and its end hooks, should it be stopped instead (suspended.py: Parked.stop).
+        self.unresumed: Callable[[], Awaitable[None]] | None = None
         self.grouping = 0  # inside ctx.group.parallel of a sync handler
 
     # --- used by the step API -------------------------------------------------
@@ -285,8 +290,10 @@ class Execution:
         """
         if self.park_sync is None or racing or self.grouping or len(self.plan) != 1:
             return None
-        if self.middleware is not None or self.stubs or self.step_failure is not None:
+        if self.stubs or self.step_failure is not None:
             return None
+        if self.middleware is not None and self.plan[0].kind != "run":
+            return None  # inngest-py's request ends at a sleep, a wait, an invoke
         return self.park_sync()
 
     def unplan(self, step_id: str) -> None:

@@ -41,7 +41,11 @@ from adapter._execution.call import (
 )
 from adapter._execution.context import Context, ContextSync, ReplayAwareLogger
 from adapter._execution.middleware import RunMiddleware, uses_middleware
-from adapter._execution.middleware_call import start_call, with_middleware
+from adapter._execution.middleware_call import (
+    resumed_with_middleware,
+    start_call,
+    with_middleware,
+)
 from adapter._execution.payloads import check_text_size, to_json_text
 from adapter._execution.step import Group, GroupSync, Step, StepSync
 from adapter._execution.suspended import SyncHandoff
@@ -117,6 +121,7 @@ async def execute(
             stubs=stubs,
             run_new=run_new,
             first_call=first_call,
+            suspend=suspend,
         )
     ex = Execution(
         memo,
@@ -179,8 +184,23 @@ async def resume(
     ex.memo, ex.target, ex.run_new = memo, target, run_new
     ex.executed, ex.executing, ex.plan, ex.measured = None, False, [], []
     ex.siblings = set()
+    ex.unresumed = None  # resumed: the call ends as calls do
     if "entry" in how:
         ex.memo_hits += 1
+    if ex.middleware is not None:  # the call's end hooks run now, then its lookahead
+        go_on = _continue(task, ex, awaited, how, None, handoff)
+        return await resumed_with_middleware(ex, go_on, memo, suspend)
+    return await _continue(task, ex, awaited, how, suspend, handoff)
+
+
+async def _continue(
+    task: asyncio.Future[Any],
+    ex: Execution,
+    awaited: Planned,
+    how: dict[str, Any],
+    suspend: Suspend | None,
+    handoff: SyncHandoff | None,
+) -> Outcome:
     if handoff is not None:  # a sync handler: its thread goes on from its park
         handoff.answer(how)
         return _as_reported(await _drive_sync(task, ex, handoff, suspend), ex)
@@ -205,6 +225,7 @@ def _as_reported(outcome: Outcome, ex: Execution) -> Outcome:
     """
     if outcome.executed is not None and ex.siblings:
         outcome.plan = [p for p in outcome.plan if p.id not in ex.siblings]
+        outcome.beside = True
     outcome.measured = ex.measured
     return outcome
 
@@ -261,8 +282,13 @@ async def _drive(task: asyncio.Future[Any], ex: Execution, suspend: Suspend | No
 
 
 def _parkable(ex: Execution, pending: list[Planned], task: asyncio.Future[Any]) -> bool:
-    """Whether the handler may wait here for its next activity: one step, no race, no hooks."""
-    if len(pending) != 1 or len(ex.plan) != 1 or task.done() or ex.middleware is not None:
+    """Whether the handler may wait here for its next activity: one step, in no race.
+
+    With middleware only at a ``step.run``: inngest-py's request ends at any other step.
+    """
+    if len(pending) != 1 or len(ex.plan) != 1 or task.done():
+        return False
+    if ex.middleware is not None and pending[0].kind != "run":
         return False
     return not pending[0].opts.get("race") and not ex.stubs and ex.nested is None
 

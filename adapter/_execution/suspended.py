@@ -78,12 +78,26 @@ class Parked:
             return {"entry": memo[self.step.id]}
         return None
 
-    def stop(self) -> None:
-        """Cancel the parked coroutine, or unwind the parked thread (``finally`` blocks run)."""
+    def stop(self) -> asyncio.Future[None] | None:
+        """Cancel the parked coroutine, or unwind the parked thread (``finally`` blocks run).
+
+        A call with middleware then runs its end hooks: returns their task (None without).
+        """
         if self.handoff is not None:
             self.handoff.abandon()
         elif not self.task.done():
             self.task.cancel()
+        ending, self.ex.unresumed = self.ex.unresumed, None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop left to run them on (the worker has stopped)
+            return None
+        if ending is None:
+            return None
+        hooks: asyncio.Future[None] = asyncio.ensure_future(ending(), loop=loop)
+        _ENDING.add(hooks)
+        hooks.add_done_callback(_ENDING.discard)
+        return hooks
 
 
 class SyncHandoff:
@@ -130,6 +144,9 @@ class SyncHandoff:
             answer, self._answer = self._answer, None
         if answer is not None and not answer.done():
             answer.set_result(None)
+
+
+_ENDING: set[asyncio.Future[None]] = set()  # stopped calls' end hooks, held until they ran
 
 
 def _quiet(task: asyncio.Future[Any]) -> None:
@@ -193,10 +210,10 @@ class SuspendedHandlers:
         self._sweep()
         return self._runs.pop(run_id, None)
 
-    def discard(self, parked: Parked) -> None:
-        """Stop a parked handler that does not fit its run's next activity."""
-        parked.stop()
+    def discard(self, parked: Parked) -> asyncio.Future[None] | None:
+        """Stop a parked handler that does not fit its run's next activity (see Parked.stop)."""
         self.discarded += 1
+        return parked.stop()
 
     def clear(self) -> None:
         """Stop every parked handler (the worker stops)."""
