@@ -5,6 +5,7 @@ In the sandbox (the executor the worker's activities use) and on a real Temporal
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 from typing import Any
@@ -402,3 +403,106 @@ async def test_a_function_without_middleware_runs_plainly_beside_one_with() -> N
     hooked = await run(with_mw, event={"name": "w"})
     assert (hooked.status, hooked.output) == ("completed", "x")
     assert "f.transform_input" in log
+
+
+CLIENT_MIDDLEWARE_SEQUENCE = [
+    "before_send_events",  # client.send
+    "after_send_events",
+    # call 1: runs step_1
+    *["transform_input", "before_execution", "after_execution", "transform_output"],
+    "before_response",
+    # call 2: step_1 from the memo, then step.send_event
+    *["transform_input", "before_execution", "before_send_events", "after_send_events"],
+    *["after_execution", "transform_output", "before_response"],
+    # call 3: both from the memo, then the return
+    *["transform_input", "before_execution", "after_execution", "transform_output"],
+    "before_response",
+]
+
+
+@pytest.mark.parametrize("sync", [False, True], ids=["async", "sync"])
+async def test_client_middleware_on_temporal_in_inngest_pys_order(
+    client: Client, sync: bool
+) -> None:
+    """inngest-py's test_client_middleware: the client's hooks, one call per step."""
+    hooks: list[str] = []
+
+    def transformed(result: inngest.TransformOutputResult) -> None:
+        hooks.append("transform_output")
+        if result.output == "original output":
+            result.output = "transformed output"
+
+    class Async(inngest.Middleware):
+        async def after_execution(self) -> None:
+            hooks.append("after_execution")
+
+        async def after_send_events(self, result: inngest.SendEventsResult) -> None:
+            hooks.append("after_send_events")
+
+        async def before_execution(self) -> None:
+            hooks.append("before_execution")
+
+        async def before_response(self) -> None:
+            hooks.append("before_response")
+
+        async def before_send_events(self, events: list[inngest.Event]) -> None:
+            hooks.append("before_send_events")
+
+        async def transform_input(self, ctx: Any, function: Any, steps: Any) -> None:
+            hooks.append("transform_input")
+
+        async def transform_output(self, result: inngest.TransformOutputResult) -> None:
+            transformed(result)
+
+    class Sync(inngest.MiddlewareSync):
+        def after_execution(self) -> None:
+            hooks.append("after_execution")
+
+        def after_send_events(self, result: inngest.SendEventsResult) -> None:
+            hooks.append("after_send_events")
+
+        def before_execution(self) -> None:
+            hooks.append("before_execution")
+
+        def before_response(self) -> None:
+            hooks.append("before_response")
+
+        def before_send_events(self, events: list[inngest.Event]) -> None:
+            hooks.append("before_send_events")
+
+        def transform_input(self, ctx: Any, function: Any, steps: Any) -> None:
+            hooks.append("transform_input")
+
+        def transform_output(self, result: inngest.TransformOutputResult) -> None:
+            transformed(result)
+
+    app = make_app(client, middleware=[Sync if sync else Async])
+
+    trigger = inngest.TriggerEvent(event="trigger")
+    if sync:
+
+        @app.create_function(fn_id="fn", retries=0, trigger=trigger)
+        def fn_sync(ctx: inngest.ContextSync) -> None:
+            ctx.step.run("step_1", lambda: "original output")
+            ctx.step.send_event("send", inngest.Event(name="dummy"))
+
+    else:
+
+        @app.create_function(fn_id="fn", retries=0, trigger=trigger)
+        async def fn(ctx: inngest.Context) -> None:
+            async def step_1() -> str:
+                return "original output"
+
+            await ctx.step.run("step_1", step_1)
+            await ctx.step.send_event("send", inngest.Event(name="dummy"))
+
+    async with running(client, app):
+        if sync:
+            [event_id] = await asyncio.to_thread(app.send_sync, inngest.Event(name="trigger"))
+        else:
+            [event_id] = await app.send(inngest.Event(name="trigger"))
+        handle = client.get_workflow_handle(f"{app.app_id}:fn:{event_id}")
+        await handle.result()
+        outputs = _step_outputs(await history_events(handle))
+    assert outputs["step_1"] == "transformed output"
+    assert hooks == CLIENT_MIDDLEWARE_SEQUENCE
