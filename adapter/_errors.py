@@ -154,6 +154,12 @@ class StepError(Exception):
         self.step_id = step_id
 
     def __str__(self) -> str:
+        """The step's own error message, as inngest-py's ``str(StepError)``."""
+        return self.message
+
+    @property
+    def summary(self) -> str:
+        """One line naming the step and its error: the failed run's message."""
         return f"step '{self.step_id}' failed: {self.name}: {self.message}"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from adapter import StepError
 from adapter._define.event import prepare_events
 from adapter._execution.call import HandlerFailed, RunInfo, StepFailed
 from adapter._execution.executor import execute
@@ -58,7 +59,11 @@ async def test_target_failure_and_memoized_failure() -> None:
     memo = {"x": {"error": {"name": "ZeroDivisionError", "message": "division by zero"}}}
     with pytest.raises(HandlerFailed) as handled:
         await execute(handler, info(), memo, target=None, payload_limit=LIMIT)
-    assert str(handled.value.error) == "step 'x' failed: ZeroDivisionError: division by zero"
+    error = handled.value.error
+    assert isinstance(error, StepError)
+    assert str(error) == error.message == "division by zero"  # inngest-py's str(StepError)
+    assert (error.name, error.step_id) == ("ZeroDivisionError", "x")
+    assert error.summary == "step 'x' failed: ZeroDivisionError: division by zero"  # the run's
 
 
 async def test_nested_steps_are_refused() -> None:

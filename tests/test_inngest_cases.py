@@ -23,6 +23,7 @@ from tests.inngest_cases import (  # noqa: E402
     middleware,
     more,
     parallel,
+    remote_state,
     steps,
     typed,
 )
@@ -35,6 +36,7 @@ MODULES = (
     middleware,
     more,
     parallel,
+    remote_state,
     steps,
     typed,
 )  # each registers its cases on import

@@ -506,3 +506,40 @@ async def test_client_middleware_on_temporal_in_inngest_pys_order(
         outputs = _step_outputs(await history_events(handle))
     assert outputs["step_1"] == "transformed output"
     assert hooks == CLIENT_MIDDLEWARE_SEQUENCE
+
+
+def test_s3_driver_puts_outputs_as_objects_and_loads_them_back() -> None:
+    """inngest-py's S3Driver over a boto3-shaped client (put_object / get_object)."""
+    import io
+
+    from adapter._define.middleware import StepMemos
+    from adapter._execution.middleware import StepOutput
+    from adapter.experimental.remote_state_middleware import InMemoryDriver, S3Driver
+
+    class FakeS3:
+        def __init__(self) -> None:
+            self.objects: dict[tuple[str, str], str] = {}
+
+        def put_object(self, *, Body: str, Bucket: str, Key: str) -> None:
+            self.objects[(Bucket, Key)] = Body
+
+        def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
+            return {"Body": io.BytesIO(self.objects[(Bucket, Key)].encode())}
+
+    s3 = FakeS3()
+    driver = S3Driver(bucket="b", client=s3)
+    placeholder = driver.save_step("run-1", {"rows": [1, 2]})
+    assert placeholder["__STRATEGY__"] == "inngest/s3"
+    [(bucket, key)] = s3.objects
+    assert (bucket, placeholder["key"]) == ("b", key)
+    assert key.startswith("inngest/remote_state/run-1/")
+    other = InMemoryDriver().save_step("run-1", "elsewhere")
+    memos = {
+        "a": StepOutput(data=placeholder),
+        "b": StepOutput(data=other),
+        "c": StepOutput(data=3),
+    }
+    driver.load_steps(StepMemos(memos))
+    assert memos["a"].data == {"rows": [1, 2]}
+    assert memos["b"].data == other  # another driver's placeholder is left alone
+    assert memos["c"].data == 3

@@ -81,7 +81,7 @@ def _translate(
     if isinstance(error, StepError):
         details.update(step_id=error.step_id, error=error.name, stack=error.stack or entry["stack"])
         return ApplicationError(
-            str(error), details, type="StepError", non_retryable=True, category=category
+            error.summary, details, type="StepError", non_retryable=True, category=category
         )
     if isinstance(error, StepOutputError | PayloadTooLargeError):
         return ApplicationError(

@@ -14,6 +14,7 @@ import contextvars
 import copy
 import inspect
 import json
+import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
@@ -325,9 +326,10 @@ class Execution:
     def finish_step(self, step_id: str, raw: Any) -> Any:
         """Record the target step's result; returns the JSON value the handler sees."""
         text = to_json_text(raw, what=f"step '{step_id}'")
-        size = check_text_size(
-            text, what=f"the result of step '{step_id}'", limit=self.payload_limit
-        )
+        # With middleware the size that counts is after transform_output (which may keep
+        # the output elsewhere): middleware_call.py checks it there.
+        limit = self.payload_limit if self.middleware is None else sys.maxsize
+        size = check_text_size(text, what=f"the result of step '{step_id}'", limit=limit)
         value = json.loads(text)
         self.executed = {"id": step_id, "data": value, "completed_ms": int(time.time() * 1000)}
         self.measured.append((value, size))
