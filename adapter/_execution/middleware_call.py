@@ -4,6 +4,9 @@ See :mod:`adapter._execution.middleware` for where each hook is called. The exec
 (:func:`adapter._execution.executor.execute`) comes here when the app or the function
 has middleware: the call that runs a step's body ends there, and a second call, with
 that step in its memo, finds what comes next (the lookahead the orchestrator uses).
+On a worker that keeps handlers suspended, that second call waits at the ``step.run``
+it finds and runs its body in the run's next activity, then ends: each call is one
+inngest-py request (README, "Middleware").
 """
 
 from __future__ import annotations
@@ -104,8 +107,8 @@ async def then_lookahead(
 ) -> Outcome:
     """After a call that ran a step's body: the lookahead call, merged into its outcome.
 
-    None after a step run beside others (a parallel group): the orchestrator calls the
-    handler again once the group ends, and inngest-py makes no such call either.
+    No lookahead after a step run beside others (a parallel group): the orchestrator
+    calls the handler again once the group ends, and inngest-py makes no such call.
     """
     executed = first.executed
     if executed is None or first.plan or first.done or first.lookahead_failed or first.beside:
