@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -401,3 +402,75 @@ async def test_a_parked_call_with_middleware_that_is_stopped_still_ends_its_hook
     assert ending is not None
     await ending
     assert log == ["ti", "be", "ae", "to:StepPlanned:a", "br"]
+
+
+async def test_a_kept_middleware_call_that_is_stopped_ends_before_the_next_call_begins(
+    client: Client,
+) -> None:
+    """Kept calls evicted before their step's activity (an idle bound of a microsecond).
+
+    Each is stopped, so its hooks end as a call that planned its step, and they end before
+    the step's fresh call begins: a run's calls never overlap, every body runs once.
+    """
+    app = make_app(client)
+    calls: dict[str, list[str]] = {}
+    ran: Counter[str] = Counter()
+
+    class Sequence(MiddlewareSync):
+        def transform_input(self, ctx: Any, function: Any, steps: Any) -> None:
+            self.run = ctx.run_id
+            calls.setdefault(self.run, []).append("open")
+
+        def before_response(self) -> None:
+            calls[self.run].append("close")
+
+    @app.create_function(id="evicted", event="t/evicted", retries=0, middleware=[Sequence])
+    async def evicted(ctx: Any) -> Any:
+        total = 0
+        for i in range(6):
+            total += await ctx.step.run(f"s{i}", lambda i=i: ran.update([f"s{i}"]) or i)
+        return total
+
+    worker = Worker(client, app, WorkerSettings(suspended_idle=timedelta(microseconds=1)))
+    async with worker:
+        ids = await app.send([{"name": "t/evicted", "data": {"n": n}} for n in range(3)])
+        results = [
+            await asyncio.wait_for(
+                client.get_workflow_handle(f"{app.app_id}:evicted:{i}").result(), 60
+            )
+            for i in ids
+        ]
+    assert results == [15] * 3
+    assert ran == Counter({f"s{i}": 3 for i in range(6)})
+    assert worker.suspended.evicted > 0
+    assert worker.suspended.resumed == 0
+    for run, log in calls.items():
+        assert log == ["open", "close"] * (len(log) // 2), run  # one call at a time
+
+
+async def test_settled_waits_for_a_stopped_calls_end_hooks() -> None:
+    """The run's next call waits until its stopped call ended (the cache keeps the task)."""
+    from adapter._execution import suspended
+
+    ended: list[str] = []
+    release = asyncio.Event()
+
+    async def end_hooks() -> None:
+        await release.wait()
+        ended.append("ended")
+
+    cache = suspended.SuspendedHandlers()
+    parked = _parked()
+    parked.ex.unresumed = end_hooks
+    cache.park(parked)
+    taken = cache.take("run")
+    assert taken is parked
+    cache.discard(taken)
+    waiting = asyncio.ensure_future(cache.settled("run"))
+    await asyncio.sleep(0)
+    assert not waiting.done()  # the hooks have not ended yet
+    release.set()
+    await waiting
+    assert ended == ["ended"]
+    await cache.settled("run")  # nothing left to wait for
+    cache.clear()

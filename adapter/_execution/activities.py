@@ -254,15 +254,16 @@ class FunctionActivities:
         cache = self.suspended
         parked = cache.take(run.workflow_run_id) if cache is not None else None
         if parked is None or cache is None:
+            if cache is not None:  # a call stopped meanwhile ends its hooks before ours begin
+                await cache.settled(run.workflow_run_id)
             return None
         target = inp.get("target")
         how = parked.fits(run.workflow_id, memo, target) if attempt == 0 else None
         if how and parked.ex.middleware is not None:
             how = None  # a recorded result reaches a call with middleware through transform_input
         if how is None:  # another memo, a retry: the handler is called again instead
-            ending = cache.discard(parked)
-            if ending is not None:
-                await ending  # its hooks end before the new call's begin
+            cache.discard(parked)
+            await cache.settled(run.workflow_run_id)
             return None
         cache.resumed += 1
         return await resume(

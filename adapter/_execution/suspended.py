@@ -174,6 +174,7 @@ class SuspendedHandlers:
         self.max_threads = max_threads  # parked sync handlers hold a pool thread each
         self.idle_seconds = idle_seconds
         self._runs: OrderedDict[str, Parked] = OrderedDict()
+        self._endings: dict[str, asyncio.Future[None]] = {}  # stopped calls' end hooks, by run
         self._sweeper: asyncio.TimerHandle | None = None
         self.parked = self.resumed = self.evicted = self.discarded = 0  # counters (tests, bench)
 
@@ -189,17 +190,17 @@ class SuspendedHandlers:
         parked.task.add_done_callback(_quiet)
         old = self._runs.pop(parked.run_id, None)
         if old is not None and old.task is not parked.task:
-            old.stop()
+            self._stop(old)
         self._runs[parked.run_id] = parked
         self.parked += 1
         while len(self._runs) > self.max_handlers:
             _, evicted = self._runs.popitem(last=False)
-            evicted.stop()
+            self._stop(evicted)
             self.evicted += 1
         if parked.handoff is not None:
             threads = [k for k, p in self._runs.items() if p.handoff is not None]
             for key in threads[: max(len(threads) - self.max_threads, 0)]:
-                self._runs.pop(key).stop()
+                self._stop(self._runs.pop(key))
                 self.evicted += 1
         if self._sweeper is None and self._runs:
             loop = asyncio.get_running_loop()
@@ -210,10 +211,33 @@ class SuspendedHandlers:
         self._sweep()
         return self._runs.pop(run_id, None)
 
-    def discard(self, parked: Parked) -> asyncio.Future[None] | None:
-        """Stop a parked handler that does not fit its run's next activity (see Parked.stop)."""
+    def discard(self, parked: Parked) -> None:
+        """Stop a parked handler that does not fit its run's next activity."""
         self.discarded += 1
-        return parked.stop()
+        self._stop(parked)
+
+    async def settled(self, run_id: str) -> None:
+        """Wait until the run's stopped call has ended its hooks (a call with middleware).
+
+        A run's next call begins only after: its calls never overlap on this worker.
+        """
+        ending = self._endings.pop(run_id, None)
+        if ending is not None:
+            with contextlib.suppress(BaseException):
+                await ending
+
+    def _stop(self, parked: Parked) -> None:
+        ending = parked.stop()
+        if ending is None:
+            return
+        run_id = parked.run_id
+        self._endings[run_id] = ending
+
+        def forget(done: asyncio.Future[None]) -> None:
+            if self._endings.get(run_id) is done:
+                del self._endings[run_id]
+
+        ending.add_done_callback(forget)
 
     def clear(self) -> None:
         """Stop every parked handler (the worker stops)."""
@@ -240,5 +264,5 @@ class SuspendedHandlers:
             if oldest.at > deadline:
                 break
             del self._runs[run_id]
-            oldest.stop()
+            self._stop(oldest)
             self.evicted += 1
