@@ -7,6 +7,8 @@ one case's check against the real Temporal dev server.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import uuid
 from collections.abc import AsyncIterator
 
@@ -15,31 +17,16 @@ from temporalio.testing import WorkflowEnvironment
 
 pytest.register_assert_rewrite("tests.inngest_cases")
 
+import tests.inngest_cases  # noqa: E402
 from tests.helpers import make_app, running  # noqa: E402
-from tests.inngest_cases import (  # noqa: E402
-    big,
-    flow,
-    logs,
-    middleware,
-    more,
-    parallel,
-    remote_state,
-    steps,
-    typed,
-)
 from tests.inngest_cases.base import CASES, Check, Env  # noqa: E402
 
-MODULES = (
-    big,
-    flow,
-    logs,
-    middleware,
-    more,
-    parallel,
-    remote_state,
-    steps,
-    typed,
-)  # each registers its cases on import
+# Every module of the package registers its cases on import: a new one cannot be left out.
+MODULES = [
+    importlib.import_module(f"tests.inngest_cases.{m.name}")
+    for m in pkgutil.iter_modules(tests.inngest_cases.__path__)
+    if m.name != "base"
+]
 NAMES = list(CASES.cases)
 
 

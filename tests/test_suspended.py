@@ -285,22 +285,11 @@ async def test_middleware_sees_inngest_pys_calls_on_the_suspended_path(
     app = make_app(client)
     log: list[str] = []
 
-    class Hooks(MiddlewareSync):
-        def transform_input(self, ctx: Any, function: Any, steps: Any) -> None:
-            log.append("ti")
+    def output(result: Any) -> str:
+        op = getattr(getattr(result.step, "op", None), "value", None)
+        return f"to:{op if op in ('Sleep', 'StepPlanned') else (result.step or _Fn).id}"
 
-        def before_execution(self) -> None:
-            log.append("be")
-
-        def after_execution(self) -> None:
-            log.append("ae")
-
-        def transform_output(self, result: Any) -> None:
-            op = getattr(getattr(result.step, "op", None), "value", None)
-            log.append(f"to:{op if op in ('Sleep', 'StepPlanned') else (result.step or _Fn).id}")
-
-        def before_response(self) -> None:
-            log.append("br")
+    Hooks = _short_hooks(log, output)
 
     class _Fn:
         id = "fn"
@@ -356,22 +345,7 @@ async def test_a_parked_call_with_middleware_that_is_stopped_still_ends_its_hook
     from adapter._execution.suspended import Parked
 
     log: list[str] = []
-
-    class Hooks(MiddlewareSync):
-        def transform_input(self, ctx: Any, function: Any, steps: Any) -> None:
-            log.append("ti")
-
-        def before_execution(self) -> None:
-            log.append("be")
-
-        def after_execution(self) -> None:
-            log.append("ae")
-
-        def transform_output(self, result: Any) -> None:
-            log.append(f"to:{result.step.op.value}:{result.step.id}")
-
-        def before_response(self) -> None:
-            log.append("br")
+    Hooks = _short_hooks(log, lambda result: f"to:{result.step.op.value}:{result.step.id}")
 
     app = Inngest(app_id="stopped-hooks")
 
@@ -474,3 +448,25 @@ async def test_settled_waits_for_a_stopped_calls_end_hooks() -> None:
     assert ended == ["ended"]
     await cache.settled("run")  # nothing left to wait for
     cache.clear()
+
+
+def _short_hooks(log: list[str], output: Any) -> type[MiddlewareSync]:
+    """A middleware logging ti / be / ae / br, and ``output(result)`` for transform_output."""
+
+    class Hooks(MiddlewareSync):
+        def transform_input(self, ctx: Any, function: Any, steps: Any) -> None:
+            log.append("ti")
+
+        def before_execution(self) -> None:
+            log.append("be")
+
+        def after_execution(self) -> None:
+            log.append("ae")
+
+        def transform_output(self, result: Any) -> None:
+            log.append(output(result))
+
+        def before_response(self) -> None:
+            log.append("br")
+
+    return Hooks

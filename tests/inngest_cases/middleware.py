@@ -6,7 +6,7 @@ inngest-py's requests do), so the hooks see inngest-py's sequence of calls exact
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Callable
 from typing import Any
 
 import adapter as inngest
@@ -31,33 +31,28 @@ ONE_CALL_WITH_A_SEND = [
 ONE_CALL_WITHOUT = [m for m in ONE_CALL_WITH_A_SEND if "send_events" not in m]
 
 
-def _hook_name() -> str:
-    """``<class>.<hook>`` of the hook calling this."""
-    frame = inspect.currentframe()
-    assert frame is not None
-    caller = frame.f_back
-    assert caller is not None
-    return f"{type(caller.f_locals['self']).__name__}.{caller.f_code.co_name}"
+Hook = Callable[[object, str, Any], None]
+"""Called by every hook: the middleware instance, the hook's name, its argument (or None)."""
 
 
-def _recording_middleware(log: list[str], prefix: str) -> tuple[type, type]:
-    """Two sync (or async) middleware classes, ``<prefix>1`` and ``<prefix>2``, logging every hook."""
+def _middleware(on_hook: Hook) -> tuple[type, type]:
+    """A sync and an async middleware class whose every hook calls ``on_hook``."""
 
     class Sync(inngest.MiddlewareSync):
         def after_execution(self) -> None:
-            log.append(_hook_name())
+            on_hook(self, "after_execution", None)
 
         def after_send_events(self, result: inngest.SendEventsResult) -> None:
-            log.append(_hook_name())
+            on_hook(self, "after_send_events", result)
 
         def before_execution(self) -> None:
-            log.append(_hook_name())
+            on_hook(self, "before_execution", None)
 
         def before_response(self) -> None:
-            log.append(_hook_name())
+            on_hook(self, "before_response", None)
 
         def before_send_events(self, events: list[inngest.Event]) -> None:
-            log.append(_hook_name())
+            on_hook(self, "before_send_events", events)
 
         def transform_input(
             self,
@@ -65,26 +60,26 @@ def _recording_middleware(log: list[str], prefix: str) -> tuple[type, type]:
             function: inngest.Function[Any],
             steps: inngest.StepMemos,
         ) -> None:
-            log.append(_hook_name())
+            on_hook(self, "transform_input", steps)
 
         def transform_output(self, result: inngest.TransformOutputResult) -> None:
-            log.append(_hook_name())
+            on_hook(self, "transform_output", result)
 
     class Async(inngest.Middleware):
         async def after_execution(self) -> None:
-            log.append(_hook_name())
+            on_hook(self, "after_execution", None)
 
         async def after_send_events(self, result: inngest.SendEventsResult) -> None:
-            log.append(_hook_name())
+            on_hook(self, "after_send_events", result)
 
         async def before_execution(self) -> None:
-            log.append(_hook_name())
+            on_hook(self, "before_execution", None)
 
         async def before_response(self) -> None:
-            log.append(_hook_name())
+            on_hook(self, "before_response", None)
 
         async def before_send_events(self, events: list[inngest.Event]) -> None:
-            log.append(_hook_name())
+            on_hook(self, "before_send_events", events)
 
         async def transform_input(
             self,
@@ -92,12 +87,18 @@ def _recording_middleware(log: list[str], prefix: str) -> tuple[type, type]:
             function: inngest.Function[Any],
             steps: inngest.StepMemos,
         ) -> None:
-            log.append(_hook_name())
+            on_hook(self, "transform_input", steps)
 
         async def transform_output(self, result: inngest.TransformOutputResult) -> None:
-            log.append(_hook_name())
+            on_hook(self, "transform_output", result)
 
-    base: type = Sync if prefix == "Sync" else Async
+    return Sync, Async
+
+
+def _recording_middleware(log: list[str], prefix: str) -> tuple[type, type]:
+    """Two sync (or async) middleware classes, ``<prefix>1`` and ``<prefix>2``, logging every hook."""
+    sync, asynchronous = _middleware(lambda mw, hook, _: log.append(f"{type(mw).__name__}.{hook}"))
+    base = sync if prefix == "Sync" else asynchronous
     return type(f"{prefix}1", (base,), {}), type(f"{prefix}2", (base,), {})
 
 
@@ -143,68 +144,12 @@ def case_function_middleware(app: inngest.Inngest, name: str) -> Check:
     logs: dict[str, list[str]] = {"sync": [], "async": []}
 
     def hooks(log: list[str]) -> tuple[type, type]:
-        def record(hook: str) -> None:
+        def record(mw: object, hook: str, arg: Any) -> None:
             log.append(f"hook:{hook}")
+            if hook == "transform_output" and arg.output == "original output":
+                arg.output = "transformed output"
 
-        class Sync(inngest.MiddlewareSync):
-            def after_execution(self) -> None:
-                record("after_execution")
-
-            def after_send_events(self, result: inngest.SendEventsResult) -> None:
-                record("after_send_events")
-
-            def before_execution(self) -> None:
-                record("before_execution")
-
-            def before_response(self) -> None:
-                record("before_response")
-
-            def before_send_events(self, events: list[inngest.Event]) -> None:
-                record("before_send_events")
-
-            def transform_input(
-                self,
-                ctx: inngest.Context | inngest.ContextSync,
-                function: inngest.Function[Any],
-                steps: inngest.StepMemos,
-            ) -> None:
-                record("transform_input")
-
-            def transform_output(self, result: inngest.TransformOutputResult) -> None:
-                record("transform_output")
-                if result.output == "original output":
-                    result.output = "transformed output"
-
-        class Async(inngest.Middleware):
-            async def after_execution(self) -> None:
-                record("after_execution")
-
-            async def after_send_events(self, result: inngest.SendEventsResult) -> None:
-                record("after_send_events")
-
-            async def before_execution(self) -> None:
-                record("before_execution")
-
-            async def before_response(self) -> None:
-                record("before_response")
-
-            async def before_send_events(self, events: list[inngest.Event]) -> None:
-                record("before_send_events")
-
-            async def transform_input(
-                self,
-                ctx: inngest.Context | inngest.ContextSync,
-                function: inngest.Function[Any],
-                steps: inngest.StepMemos,
-            ) -> None:
-                record("transform_input")
-
-            async def transform_output(self, result: inngest.TransformOutputResult) -> None:
-                record("transform_output")
-                if result.output == "original output":
-                    result.output = "transformed output"
-
-        return Sync, Async
+        return _middleware(record)
 
     sync_mw, _ = hooks(logs["sync"])
     _, async_mw = hooks(logs["async"])
