@@ -1,8 +1,8 @@
 """SIGKILL a worker while it holds suspended handlers: another worker finishes by replay.
 
 Three runs park their handlers at a ``wait_for_event`` (suspended after their first
-step's lookahead) and a fourth is inside a step body of a resumed handler when the
-worker is killed. A second worker finishes every run by replaying the memo: finished
+step's lookahead) and a fourth and a fifth (with middleware, whose calls are kept
+suspended too) are inside a step body of a resumed handler when the worker is killed. A second worker finishes every run by replaying the memo: finished
 steps ran once, the interrupted one at most twice (README, "How it runs on Temporal").
 """
 
@@ -37,6 +37,7 @@ def _functions(tmp_path: Path, app_id: str, go: str) -> None:
             f"""
             import asyncio, os
             from pathlib import Path
+            from adapter import MiddlewareSync
             from functions.client import inngest
 
             LOG = Path(os.environ["STEP_LOG"])
@@ -60,6 +61,26 @@ def _functions(tmp_path: Path, app_id: str, go: str) -> None:
                 await ctx.step.wait_for_event("go", event={go!r}, timeout="5m")
                 await ctx.step.run("after", mark, f"after{{n}}")
                 return n
+
+            async def hooked_slow():
+                mark("hslow-start")
+                if os.environ.get("HANG_SLOW") == "1":
+                    await asyncio.sleep(600)  # this worker is killed here
+                return mark("hslow-end")
+
+            class Hooks(MiddlewareSync):
+                def transform_input(self, ctx, function, steps):
+                    mark("hook-open")
+
+                def before_response(self):
+                    mark("hook-close")
+
+            @inngest.create_function(id="hooked", event="hooked/go", middleware=[Hooks])
+            async def hooked(ctx):
+                a = await ctx.step.run("first", mark, "hfirst")
+                b = await ctx.step.run("slow", hooked_slow)
+                c = await ctx.step.run("last", mark, "hlast")
+                return [a, b, c]
 
             @inngest.create_function(id="hanger", event="hang/go")
             async def hanger(ctx):
@@ -110,12 +131,13 @@ async def test_sigkill_with_suspended_handlers_another_worker_replays(
                 "send", "park/go", "--id", f"p{n}", "--data", data, cwd=tmp_path, env=env
             )
             assert sent.returncode == 0, sent.stderr
-        sent = run_adapter("send", "hang/go", "--id", "h", cwd=tmp_path, env=env)
-        assert sent.returncode == 0, sent.stderr
+        for name in ("hang/go", "hooked/go"):
+            sent = run_adapter("send", name, "--id", "h", cwd=tmp_path, env=env)
+            assert sent.returncode == 0, sent.stderr
         names = lambda: {name for name, _ in _lines(log)}  # noqa: E731
         await eventually(
-            lambda: {"before0", "before1", "before2", "slow-start"} <= names(),
-            message="three runs at their wait, one inside its slow step",
+            lambda: {"before0", "before1", "before2", "slow-start", "hslow-start"} <= names(),
+            message="three runs at their wait, two inside their slow step",
         )
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.wait(10)
@@ -128,6 +150,8 @@ async def test_sigkill_with_suspended_handlers_another_worker_replays(
         ]
         hanger = client.get_workflow_handle(f"{app_id}:hanger:h")
         assert await asyncio.wait_for(hanger.result(), 90) == ["first", "slow-end", "last"]
+        hooked = client.get_workflow_handle(f"{app_id}:hooked:h")
+        assert await asyncio.wait_for(hooked.result(), 90) == ["hfirst", "hslow-end", "hlast"]
     finally:
         for proc in (doomed, rescuer):
             if proc is not None and proc.poll() is None:
@@ -148,3 +172,10 @@ async def test_sigkill_with_suspended_handlers_another_worker_replays(
     assert counts["slow-start"] == 2  # interrupted once, retried once elsewhere
     assert counts["slow-end"] == 1
     assert counts["last"] == 1
+    # with middleware (its calls kept suspended too): the same, and on the rescuer every
+    # call it began it ended (the killed worker's open call is gone with it)
+    assert (counts["hfirst"], counts["hslow-end"], counts["hlast"]) == (1, 1, 1)
+    assert counts["hslow-start"] == 2
+    opened = sum(1 for name, pid in lines if name == "hook-open" and pid == rescuer.pid)
+    closed = sum(1 for name, pid in lines if name == "hook-close" and pid == rescuer.pid)
+    assert opened == closed > 0
