@@ -303,8 +303,9 @@ async def test_encrypted_run_history_is_ciphertext_and_the_handler_sees_plaintex
     assert result == {"card": "SECRET-4242-STEP", "paid": {"order": 1, "note": "SECRET-paid"}}
     assert seen[-1][0] == {"order": 1, "card": "SECRET-4242"}
     history = await raw_history(client, handle)
+    # Every secret value holds "SECRET"; a shorter probe ("4242") also matches ids and
+    # ciphertext by chance (CI saw it once in a run whose history had no plaintext).
     assert b"SECRET" not in history
-    assert b"4242" not in history
     assert ENCRYPTED_ENCODING in history
     # every workflow this test started (hubs, event records, the registration) holds ciphertext
     query = f"TaskQueue = '{app.task_queue}' OR WorkflowId = '{registry_id(app.app_id)}'"
