@@ -44,10 +44,10 @@ async def _history_input(client: Client) -> dict[str, object]:
 
     try:
         async with running(client, app):
-            [event_id] = await app.send(inngest.Event(name=name, data={"card": "4242"}))
+            [event_id] = await app.send(inngest.Event(name=name, data={"card": "SECRET-4242"}))
             encrypted = await app.temporal()
             handle = encrypted.get_workflow_handle(f"{app.app_id}:secret:{event_id}")
-            assert await handle.result() == "4242"
+            assert await handle.result() == "SECRET-4242"
     finally:
         # An encrypted registration left Running would stop the routing of later tests'
         # senders, which have no key (as tests/test_encryption.py's cleanup says).
@@ -57,7 +57,7 @@ async def _history_input(client: Client) -> dict[str, object]:
     raw = client.get_workflow_handle(handle.id)
     first = (await raw.fetch_history()).events[0]
     payloads = first.workflow_execution_started_event_attributes.input
-    assert b"4242" not in payloads.SerializeToString()  # ciphertext in Temporal
+    assert b"SECRET-4242" not in payloads.SerializeToString()  # ciphertext in Temporal
     return json_format.MessageToDict(payloads)
 
 
@@ -74,7 +74,7 @@ async def test_the_codec_server_decodes_a_runs_encrypted_history_for_the_ui(
         assert decoded.headers["access-control-allow-origin"] == UI
         [payload] = json_format.ParseDict(decoded.json(), Payloads()).payloads
         assert payload.metadata["encoding"] == b"json/plain"
-        assert json.loads(payload.data)["events"][0]["data"] == {"card": "4242"}
+        assert json.loads(payload.data)["events"][0]["data"] == {"card": "SECRET-4242"}
 
         encoded = await http.post("/encode", json=decoded.json())
         [sealed] = json_format.ParseDict(encoded.json(), Payloads()).payloads
